@@ -1,0 +1,49 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-postgres lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	REGISTRY_DEMO=1 $(BIN)/registry init
+	REGISTRY_DEMO=1 $(BIN)/registry demo
+	REGISTRY_DEMO=1 REGISTRY_ISSUER=http://$(HOST):$(PORT) $(BIN)/registry serve --host $(HOST) --port $(PORT)
+
+# The whole suite, on SQLite and then on PostgreSQL.
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest
+
+# Skipped, and said so, only when no PostgreSQL server answers.
+test-postgres: $(STAMP)
+	@if $(BIN)/python -m tests.pg_available "$(PG_URL)"; then \
+		REGISTRY_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest; \
+	else \
+		echo "SKIPPED: the PostgreSQL run; no server answers at $(PG_URL)"; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,115 @@
+"""The one place that decides who may do what.
+
+Every route declares a :class:`Permission` with :func:`requires` (or
+:func:`public`). A request to a route that declares nothing is refused: deny
+by default. Services ask :func:`require` about the object they act on.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from flask import current_app, g, request
+
+from registry.alliance.models import Role
+from registry.errors import APIError
+
+if TYPE_CHECKING:
+    from registry.auth.principal import Principal
+    from registry.ip.models import Idea
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable)
+
+ATTRIBUTE = "registry_permission"
+# Routes other packages register for us: the OpenAPI document and its viewer.
+PUBLIC_ENDPOINT_PREFIXES = ("api-docs.", "static")
+
+
+class Permission(enum.StrEnum):
+    PUBLIC = "public"
+    DIRECTORY_READ = "directory:read"
+    IDEA_SUBMIT = "idea:submit"
+    IDEA_LIST = "idea:list"
+    IDEA_READ = "idea:read"
+    IDEA_ADD_VERSION = "idea:add-version"
+    IDEA_WITHDRAW = "idea:withdraw"
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    def declare(view: F) -> F:
+        setattr(view, ATTRIBUTE, permission)
+        return view
+
+    return declare
+
+
+public = requires(Permission.PUBLIC)
+
+
+def declared_permission(endpoint: str) -> Permission | None:
+    if endpoint.startswith(PUBLIC_ENDPOINT_PREFIXES):
+        return Permission.PUBLIC
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, ATTRIBUTE, None)
+
+
+def current_principal() -> Principal:
+    return g.principal
+
+
+def authenticate_request() -> None:
+    """Before every request: find the route's permission, then the caller."""
+    if request.endpoint is None:  # routing failed: let the 404/405 answer
+        return
+    permission = declared_permission(request.endpoint)
+    if permission is None:
+        log.error("refused: route %s declares no permission", request.endpoint)
+        raise APIError(403, "This route declares no permission and is closed.")
+    if permission is Permission.PUBLIC:
+        return
+    from authlib.oauth2 import OAuth2Error
+
+    from registry.auth.protect import principal_for
+
+    protector = current_app.extensions["registry.protector"]
+    try:
+        token = protector.acquire_token()
+    except OAuth2Error as error:
+        protector.raise_error_response(error)
+    g.principal = principal_for(token)
+    require(g.principal, permission)
+
+
+def can(principal: Principal, permission: Permission, idea: Idea | None = None) -> bool:
+    """The decision: may ``principal`` do ``permission`` (on ``idea``, if given)?"""
+    if permission is Permission.PUBLIC:
+        return True
+    if permission in {Permission.DIRECTORY_READ, Permission.IDEA_LIST, Permission.IDEA_READ}:
+        # Every signed-in alliance member; sensitivity rules narrow this per idea.
+        return True
+    if permission is Permission.IDEA_SUBMIT:
+        return bool(principal.provider_organisation_ids or principal.group_ids)
+    if permission in {Permission.IDEA_ADD_VERSION, Permission.IDEA_WITHDRAW}:
+        if idea is None:
+            return bool(principal.provider_organisation_ids or principal.group_ids)
+        return acts_as_owner(principal, idea)
+    return False
+
+
+def acts_as_owner(principal: Principal, idea: Idea) -> bool:
+    """Members of the owning provider; for CCG-owned forum ideas, the group and CCG staff."""
+    from registry.ip.models import Origin
+
+    if idea.origin is Origin.PROVIDER:
+        return principal.member_of(idea.owner_id)
+    return principal.in_group(idea.group_id) or principal.has_role(Role.CCG_STAFF)
+
+
+def require(principal: Principal, permission: Permission, idea: Idea | None = None) -> None:
+    """Raise a 403 unless :func:`can` allows it."""
+    if not can(principal, permission, idea):
+        raise APIError(403, f"You do not have permission for {permission.value}.")

@@ -1,0 +1,1 @@
+"""The alliance: organisations, the groups ideas evolve in, people and memberships."""

@@ -1,0 +1,66 @@
+"""The HTTP API: the OpenAPI document, its viewer, and what every request must be."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from flask_smorest import Api
+
+from registry.errors import APIError
+
+JSON = "application/json"
+ATTRIBUTE = "registry_accepts"
+
+
+def accepts(media_type: str):
+    """Declare that a route's body is ``media_type`` rather than JSON."""
+
+    def declare(view):
+        setattr(view, ATTRIBUTE, media_type)
+        return view
+
+    return declare
+
+
+def require_media_type() -> None:
+    """Refuse request bodies of the wrong type with a 415 before any parsing."""
+    if request.method not in {"POST", "PUT", "PATCH"} or not request.path.startswith("/api/"):
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    expected = getattr(view, ATTRIBUTE, JSON)
+    if request.mimetype != expected:
+        raise APIError(
+            415,
+            f"Send the request body as {expected}.",
+            {"Content-Type": [f"Expected {expected}, got {request.mimetype or 'none'}."]},
+        )
+
+
+def create_api(app: Flask) -> Api:
+    app.config.update(
+        API_TITLE="Alliance Innovation Registry",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_REDOC_PATH="docs",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": (
+                    "Timestamped, signed evidence of who owns which idea in the alliance. "
+                    "Every call except the documents, health checks and key sets needs a "
+                    "bearer access token. Request bodies are JSON, at most "
+                    f"{app.config['MAX_CONTENT_LENGTH']} bytes; field limits are given in "
+                    "each schema. Every error has the shape {code, status, message, errors}."
+                )
+            },
+            "components": {
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+            "security": [{"bearer": []}],
+        },
+    )
+    api = Api(app)
+    return api

@@ -1,0 +1,49 @@
+"""Who is acting: a person (or a service client's person) and where they belong."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from registry.alliance.models import OrganisationKind, Person, Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    person_id: uuid.UUID
+    display_name: str
+    email: str | None
+    # (organisation id, organisation kind, role) for each membership.
+    memberships: frozenset[tuple[uuid.UUID, OrganisationKind, Role]]
+    group_ids: frozenset[uuid.UUID]
+    client_id: str | None = None
+
+    @classmethod
+    def of(cls, person: Person, client_id: str | None = None) -> Principal:
+        return cls(
+            person_id=person.id,
+            display_name=person.display_name,
+            email=person.email,
+            memberships=frozenset(
+                (m.organisation_id, m.organisation.kind, m.role) for m in person.memberships
+            ),
+            group_ids=frozenset(g.group_id for g in person.group_memberships),
+            client_id=client_id,
+        )
+
+    def has_role(self, role: Role) -> bool:
+        return any(r == role for _, _, r in self.memberships)
+
+    def member_of(self, organisation_id: uuid.UUID) -> bool:
+        return any(o == organisation_id and r == Role.MEMBER for o, _, r in self.memberships)
+
+    def in_group(self, group_id: uuid.UUID | None) -> bool:
+        return group_id is not None and group_id in self.group_ids
+
+    @property
+    def provider_organisation_ids(self) -> frozenset[uuid.UUID]:
+        return frozenset(
+            o
+            for o, kind, r in self.memberships
+            if kind == OrganisationKind.PROVIDER and r == Role.MEMBER
+        )

@@ -1,0 +1,52 @@
+"""The registry as its own OAuth 2.0 authorization server (client-credentials grant)."""
+
+from __future__ import annotations
+
+import json
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from flask import Flask
+from sqlalchemy import select
+
+from registry.auth.models import SECRET_AUTH_METHODS, ServiceClient
+from registry.auth.tokens import AccessTokenGenerator
+from registry.db import db
+
+
+class ClientCredentials(ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = sorted(SECRET_AUTH_METHODS)
+
+
+class RegistryAuthorizationServer(AuthorizationServer):
+    def handle_response(self, status_code, payload, headers):
+        # OAuth clients read `error`; everyone else reads the registry's shape.
+        if status_code >= 400 and isinstance(payload, dict) and "error" in payload:
+            from http import HTTPStatus
+
+            payload = {
+                "code": status_code,
+                "status": HTTPStatus(status_code).phrase,
+                "message": payload.get("error_description") or payload["error"],
+                "errors": {},
+                **payload,
+            }
+        headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+        headers.append(("Content-Type", "application/json"))
+        return super().handle_response(status_code, json.dumps(payload), headers)
+
+
+def _query_client(client_id: str) -> ServiceClient | None:
+    return db.session.scalar(select(ServiceClient).where(ServiceClient.client_id == client_id))
+
+
+def _save_token(token, request) -> None:
+    # JWT access tokens are self-contained and short-lived: nothing to store.
+    return None
+
+
+def create_server(app: Flask, generator: AccessTokenGenerator) -> RegistryAuthorizationServer:
+    server = RegistryAuthorizationServer(app, query_client=_query_client, save_token=_save_token)
+    server.register_token_generator("default", generator)
+    server.register_grant(ClientCredentials)
+    return server

@@ -1,0 +1,316 @@
+"""The ideas register and the alliance's ownership rule.
+
+The rule, enforced here whatever the client sends:
+
+- a provider's pre-existing idea is owned by a provider the submitter belongs to;
+- an idea that evolved in a forum, cluster or the Executive Group is owned by
+  the CCG, and only that group's members may register it;
+- a new version keeps its idea's origin, owner and group;
+- derivations point at earlier ideas and never change them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, contains_eager
+
+from registry.access import Permission, require
+from registry.alliance.models import Group, Organisation, OrganisationKind
+from registry.auth.principal import Principal
+from registry.db import utcnow
+from registry.errors import APIError, Invalid, NotFound
+from registry.ip.models import (
+    Derivation,
+    Idea,
+    IdeaState,
+    IdeaVersion,
+    Origin,
+    VersionTag,
+)
+
+
+@dataclass(frozen=True)
+class IdeaPage:
+    items: list[IdeaVersion]
+    page: int
+    per_page: int
+    total: int
+
+
+class IdeaRegister:
+    """Submitting, versioning, withdrawing and finding ideas. Owns its transactions."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    # -- writing ---------------------------------------------------------------
+
+    def submit(self, principal: Principal, request: dict[str, Any]) -> IdeaVersion:
+        """Register a new idea and its first version.
+
+        Raises a 403 if the principal may not register this kind of idea and a
+        422 naming the field for a request that breaks the ownership rule.
+        """
+        require(principal, Permission.IDEA_SUBMIT)
+        origin: Origin = request["origin"]
+        if origin is Origin.PROVIDER:
+            owner, group = self._provider_owner(principal, request["owner"], request["group"])
+        else:
+            owner, group = self._forum_owner(principal, request["group"])
+        self._check_sources(request["derived_from"], idea_id=None)
+
+        now = utcnow()
+        idea = Idea(
+            id=uuid.uuid4(),
+            origin=origin,
+            owner_id=owner.id,
+            group_id=group.id if group else None,
+            state=IdeaState.ACTIVE,
+            latest_version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(idea)
+        version = self._new_version(idea, 1, principal, request, now)
+        self.session.commit()
+        return version
+
+    def add_version(
+        self, principal: Principal, idea_id: uuid.UUID, request: dict[str, Any]
+    ) -> IdeaVersion:
+        """Store a new version. Origin, owner and group cannot change (422)."""
+        idea = self._idea_for_update(idea_id)
+        require(principal, Permission.IDEA_ADD_VERSION, idea)
+        if idea.state is IdeaState.WITHDRAWN:
+            raise APIError(409, "This idea is withdrawn; it takes no new versions.")
+        for field, current in (
+            ("origin", idea.origin),
+            ("owner", idea.owner_id),
+            ("group", idea.group_id),
+        ):
+            asked = request.get(field)
+            if asked is not None and asked != current:
+                raise Invalid(
+                    field,
+                    f"A new version keeps its idea's {field}. Reclassification is a "
+                    "recorded decision of the Executive Group, not an edit.",
+                )
+        self._check_sources(request["derived_from"], idea_id=idea.id)
+
+        now = utcnow()
+        number = idea.latest_version + 1
+        idea.latest_version = number
+        idea.updated_at = now
+        version = self._new_version(idea, number, principal, request, now)
+        try:
+            self.session.commit()
+        except IntegrityError:
+            self.session.rollback()
+            raise APIError(
+                409, "Another version of this idea was stored at the same time; retry."
+            ) from None
+        return version
+
+    def withdraw(self, principal: Principal, idea_id: uuid.UUID, reason: str) -> IdeaVersion:
+        """Withdraw an idea. It stays in the register, marked withdrawn; 409 if it already is."""
+        idea = self._idea_for_update(idea_id)
+        require(principal, Permission.IDEA_WITHDRAW, idea)
+        if idea.state is IdeaState.WITHDRAWN:
+            raise APIError(409, "This idea is already withdrawn.")
+        idea.state = IdeaState.WITHDRAWN
+        idea.withdrawn_at = idea.updated_at = utcnow()
+        idea.withdrawn_by_id = principal.person_id
+        idea.withdrawal_reason = reason
+        self.session.commit()
+        return self.version(principal, idea.id, idea.latest_version)
+
+    # -- reading ---------------------------------------------------------------
+
+    def latest(self, principal: Principal, idea_id: uuid.UUID) -> IdeaVersion:
+        idea = self._idea(idea_id)
+        return self.version(principal, idea.id, idea.latest_version)
+
+    def version(self, principal: Principal, idea_id: uuid.UUID, number: int) -> IdeaVersion:
+        require(principal, Permission.IDEA_READ)
+        version = self.session.scalar(
+            select(IdeaVersion)
+            .join(IdeaVersion.idea)
+            .options(contains_eager(IdeaVersion.idea))
+            .where(IdeaVersion.idea_id == idea_id, IdeaVersion.number == number)
+        )
+        if version is None:
+            raise NotFound("Idea version")
+        return version
+
+    def list(self, principal: Principal, query: dict[str, Any]) -> IdeaPage:
+        require(principal, Permission.IDEA_LIST)
+        conditions = []
+        if not query["include_withdrawn"]:
+            conditions.append(Idea.state == IdeaState.ACTIVE)
+        if "owner" in query:
+            conditions.append(Idea.owner_id == query["owner"])
+        if "origin" in query:
+            conditions.append(Idea.origin == query["origin"])
+        if "group" in query:
+            conditions.append(Idea.group_id == query["group"])
+        if "submitted_after" in query:
+            conditions.append(Idea.created_at >= query["submitted_after"])
+        if "submitted_before" in query:
+            conditions.append(Idea.created_at < query["submitted_before"])
+        if "tag" in query:
+            conditions.append(
+                exists().where(VersionTag.version_id == IdeaVersion.id, VersionTag.tag == query["tag"])
+            )
+        base = (
+            select(IdeaVersion)
+            .join(
+                Idea,
+                and_(Idea.id == IdeaVersion.idea_id, Idea.latest_version == IdeaVersion.number),
+            )
+            .where(*conditions)
+        )
+        total = self.session.scalar(select(func.count()).select_from(base.subquery()))
+        page, per_page = query["page"], query["per_page"]
+        items = self.session.scalars(
+            base.options(contains_eager(IdeaVersion.idea))
+            .order_by(Idea.created_at.desc(), Idea.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+        return IdeaPage(list(items), page, per_page, total or 0)
+
+    # -- the ownership rule ----------------------------------------------------
+
+    def _provider_owner(
+        self, principal: Principal, owner_id: uuid.UUID | None, group_id: uuid.UUID | None
+    ) -> tuple[Organisation, None]:
+        if group_id is not None:
+            raise Invalid(
+                "group",
+                "Only forum ideas evolve in a group. A provider idea stays the provider's; "
+                "share it with a group by a grant.",
+            )
+        providers = principal.provider_organisation_ids
+        if not providers:
+            raise APIError(
+                403, "Only members of a provider organisation can register a provider idea."
+            )
+        if owner_id is None:
+            if len(providers) > 1:
+                raise Invalid("owner", "You belong to several providers: name the owner.")
+            (owner_id,) = providers
+        if owner_id not in providers:
+            owner = self.session.get(Organisation, owner_id)
+            if owner is None:
+                raise Invalid("owner", "No such organisation.")
+            if owner.kind is OrganisationKind.CCG:
+                raise Invalid(
+                    "owner",
+                    "The CCG owns only ideas that evolved in a forum, cluster or the "
+                    "Executive Group: submit it with origin 'forum'.",
+                )
+            raise Invalid("owner", f"You are not a member of {owner.name}.")
+        return self.session.get(Organisation, owner_id), None
+
+    def _forum_owner(
+        self, principal: Principal, group_id: uuid.UUID | None
+    ) -> tuple[Organisation, Group]:
+        if group_id is None:
+            raise Invalid("group", "A forum idea names the group it evolved in.")
+        group = self.session.get(Group, group_id)
+        if group is None:
+            raise Invalid("group", "No such group.")
+        if not principal.in_group(group.id):
+            raise APIError(
+                403,
+                f"Only members of {group.name} can register ideas that evolved there.",
+            )
+        ccg = self.session.scalar(
+            select(Organisation).where(Organisation.kind == OrganisationKind.CCG)
+        )
+        if ccg is None:
+            raise APIError(409, "No CCG is registered to own forum ideas; ask an administrator.")
+        # Whatever the request said: new IP evolved in a group belongs to the CCG.
+        return ccg, group
+
+    def _check_sources(self, sources: list[uuid.UUID], idea_id: uuid.UUID | None) -> None:
+        if not sources:
+            return
+        if idea_id is not None and idea_id in sources:
+            raise Invalid("derived_from", "An idea cannot derive from itself.")
+        found = set(self.session.scalars(select(Idea.id).where(Idea.id.in_(sources))))
+        missing = [str(s) for s in sources if s not in found]
+        if missing:
+            raise Invalid("derived_from", f"Unknown ideas: {', '.join(missing)}.")
+        if idea_id is not None and idea_id in self._ancestors(sources):
+            raise Invalid(
+                "derived_from", "That would make a cycle: those ideas derive from this one."
+            )
+
+    def _ancestors(self, sources: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Every idea reachable from ``sources`` through any version's derivations."""
+        seen: set[uuid.UUID] = set()
+        frontier = set(sources)
+        while frontier:
+            seen |= frontier
+            frontier = (
+                set(
+                    self.session.scalars(
+                        select(Derivation.source_idea_id)
+                        .join(IdeaVersion, IdeaVersion.id == Derivation.version_id)
+                        .where(IdeaVersion.idea_id.in_(frontier))
+                    )
+                )
+                - seen
+            )
+        return seen
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _idea(self, idea_id: uuid.UUID) -> Idea:
+        idea = self.session.get(Idea, idea_id)
+        if idea is None:
+            raise NotFound("Idea")
+        return idea
+
+    def _idea_for_update(self, idea_id: uuid.UUID) -> Idea:
+        # Serialises version numbering and withdrawal per idea on PostgreSQL.
+        idea = self.session.scalar(select(Idea).where(Idea.id == idea_id).with_for_update())
+        if idea is None:
+            raise NotFound("Idea")
+        return idea
+
+    def _new_version(
+        self,
+        idea: Idea,
+        number: int,
+        principal: Principal,
+        request: dict[str, Any],
+        now: datetime,
+    ) -> IdeaVersion:
+        version = IdeaVersion(
+            idea=idea,
+            number=number,
+            title=request["title"],
+            summary=request["summary"],
+            body=request["body"],
+            sensitivity=request["sensitivity"],
+            submitted_by_id=principal.person_id,
+            submitted_at=now,
+            tag_rows=[VersionTag(position=i, tag=t) for i, t in enumerate(request["tags"])],
+            derivation_rows=[
+                Derivation(position=i, source_idea_id=s)
+                for i, s in enumerate(request["derived_from"])
+            ],
+        )
+        self.session.add(version)
+        self.session.flush()
+        return version
+
+
