@@ -113,7 +113,7 @@ def serve(host: str, port: int, workers: int) -> None:
     if app.config["REGISTRY"]["DEMO"]:
         demo_hint = (
             "\nTry it:\n"
-            '  TOKEN=$(.venv/bin/registry token pat@northside.example)\n'
+            "  TOKEN=$(.venv/bin/registry token pat@northside.example)\n"
             f'  curl -H "Authorization: Bearer $TOKEN" http://{host}:{port}/api/v1/me\n'
         )
     click.echo(f"serving on http://{host}:{port} (API docs: /api/v1/docs){demo_hint}")

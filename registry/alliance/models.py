@@ -12,8 +12,14 @@ from registry.db import UUIDPrimaryKey, db, utcnow
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     # Stored as the value, checked by a CHECK constraint on every backend.
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=32,
-                values_callable=lambda members: [m.value for m in members])
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class OrganisationKind(enum.StrEnum):

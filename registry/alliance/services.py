@@ -48,9 +48,7 @@ def provision_person(email: str, display_name: str) -> Person:
 
 
 def ensure_membership(person: Person, organisation: Organisation, role: Role) -> None:
-    if not any(
-        m.organisation_id == organisation.id and m.role == role for m in person.memberships
-    ):
+    if not any(m.organisation_id == organisation.id and m.role == role for m in person.memberships):
         person.memberships.append(Membership(organisation=organisation, role=role))
         db.session.flush()
 

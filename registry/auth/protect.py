@@ -29,7 +29,7 @@ MAX_TOKEN_BYTES = 8192
 FORBIDDEN_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "crit"})
 
 
-class Refused(ValueError):
+class TokenRefusedError(ValueError):
     """The token is well-formed enough to read, and we refuse it for this reason."""
 
 
@@ -53,7 +53,7 @@ def _unverified_part(segment: str) -> dict[str, Any]:
     padded = segment + "=" * (-len(segment) % 4)
     value = json.loads(base64.urlsafe_b64decode(padded))
     if not isinstance(value, dict):
-        raise Refused("not a JSON object")
+        raise TokenRefusedError("not a JSON object")
     return value
 
 
@@ -86,17 +86,17 @@ class TokenValidator(BearerTokenValidator):
 
     def _verify(self, token_string: str) -> VerifiedToken:
         if len(token_string) > MAX_TOKEN_BYTES:
-            raise Refused("token too large")
+            raise TokenRefusedError("token too large")
         parts = token_string.split(".")
         if len(parts) != 3:
-            raise Refused("not a signed JWT")
+            raise TokenRefusedError("not a signed JWT")
         header = _unverified_part(parts[0])
         iss = _unverified_part(parts[1]).get("iss")
         if FORBIDDEN_HEADERS & header.keys():
-            raise Refused("the header names its own key")
+            raise TokenRefusedError("the header names its own key")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise Refused("no kid in the header")
+            raise TokenRefusedError("no kid in the header")
 
         if iss == self.issuer:
             external, keys = None, self.keys
@@ -107,13 +107,13 @@ class TokenValidator(BearerTokenValidator):
             algorithms, token_types = external.algorithms, external.token_types
             audience = external.audience
         else:
-            raise Refused("unknown issuer")
+            raise TokenRefusedError("unknown issuer")
 
         key = keys.get_by_kid(kid)
         token = jwt.decode(token_string, key, algorithms=list(algorithms))
         typ = str(token.header.get("typ", "")).lower().removeprefix("application/")
         if typ not in {t.lower() for t in token_types}:
-            raise Refused(f"typ {typ or 'missing'} is not an access token")
+            raise TokenRefusedError(f"typ {typ or 'missing'} is not an access token")
         JWTClaimsRegistry(
             leeway=self.leeway,
             iss={"essential": True, "value": iss},
@@ -132,7 +132,7 @@ class TokenValidator(BearerTokenValidator):
 def _reason(exc: Exception) -> str:
     if isinstance(exc, JoseError):
         return exc.description or exc.error
-    if isinstance(exc, Refused):
+    if isinstance(exc, TokenRefusedError):
         return str(exc)
     return "malformed token"
 

@@ -165,7 +165,9 @@ class IdeaRegister:
             conditions.append(Idea.created_at < query["submitted_before"])
         if "tag" in query:
             conditions.append(
-                exists().where(VersionTag.version_id == IdeaVersion.id, VersionTag.tag == query["tag"])
+                exists().where(
+                    VersionTag.version_id == IdeaVersion.id, VersionTag.tag == query["tag"]
+                )
             )
         base = (
             select(IdeaVersion)
@@ -312,5 +314,3 @@ class IdeaRegister:
         self.session.add(version)
         self.session.flush()
         return version
-
-
