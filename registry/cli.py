@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from sqlalchemy import or_, select
+from sqlalchemy.engine import make_url
 
 from registry import config as configuration
 
@@ -45,13 +46,11 @@ def init() -> None:
     app = _app()
     with app.app_context():
         upgrade(directory=MIGRATIONS)
-    click.echo(f"database is at the latest migration ({_safe_url(settings['DATABASE_URL'])})")
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+    database = make_url(settings["DATABASE_URL"])
+    if database.get_backend_name() == "sqlite" and database.database:
+        # The database will hold sensitive content: only the service's user may read it.
+        Path(database.database).chmod(0o600)
+    click.echo(f"database is at the latest migration ({database.render_as_string()})")
 
 
 def _require_demo(app) -> None:

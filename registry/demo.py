@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import exists, select
+
 from registry.alliance.models import OrganisationKind, Role
 from registry.alliance.services import (
     ensure_group_membership,
@@ -10,7 +12,10 @@ from registry.alliance.services import (
     group_by_slug,
     provision_person,
 )
+from registry.auth.principal import Principal
 from registry.db import db
+from registry.ip.models import IdeaVersion, Origin, Sensitivity
+from registry.ip.services import IdeaRegister
 
 CCG = "NHS Sunderland CCG (demo)"
 NORTHSIDE = "Northside GP Federation"
@@ -42,7 +47,48 @@ PEOPLE = [
 ]
 
 
+# submitter, origin, group slug, sensitivity, title, summary, body, tags
+IDEAS = [
+    (
+        "quinn@riverside.example",
+        Origin.PROVIDER,
+        None,
+        Sensitivity.COMMERCIAL,
+        "Virtual ward step-down for COPD",
+        "Community nurses monitor patients at home after discharge.",
+        "Riverside's model pairs pulse oximetry with daily nurse calls for fourteen days.",
+        ["copd", "virtual ward"],
+    ),
+    (
+        "pat@northside.example",
+        Origin.PROVIDER,
+        None,
+        Sensitivity.ALLIANCE,
+        "Shared care plans for frailty",
+        "One care plan, visible to every practice in the federation.",
+        "Northside keeps a single frailty care plan per patient, reviewed at each contact.",
+        ["frailty"],
+    ),
+    (
+        "fran@northside.example",
+        Origin.FORUM,
+        "general-practice",
+        Sensitivity.PUBLIC,
+        "Same-day access hub for the alliance",
+        "Practices pool same-day appointments in one hub per cluster.",
+        "The General Practice forum agreed a hub model for same-day demand.",
+        ["access", "same-day"],
+    ),
+]
+
+
 def load() -> None:
+    load_alliance()
+    load_ideas()
+
+
+def load_alliance() -> None:
+    """The CCG, providers, people and their memberships."""
     organisations = {
         name: ensure_organisation(kind, name, ods) for kind, name, ods in ORGANISATIONS
     }
@@ -56,3 +102,26 @@ def load() -> None:
                 raise RuntimeError(f"group {slug} is missing: run `registry init`")
             ensure_group_membership(person, group)
     db.session.commit()
+
+
+def load_ideas() -> None:
+    """A few ideas, submitted through the register by their demo authors."""
+    register = IdeaRegister(db.session)
+    for email, origin, slug, sensitivity, title, summary, body, tags in IDEAS:
+        if db.session.scalar(select(exists().where(IdeaVersion.title == title))):
+            continue
+        group = group_by_slug(slug) if slug else None
+        register.submit(
+            Principal.of(provision_person(email, email)),
+            {
+                "origin": origin,
+                "owner": None,
+                "group": group.id if group else None,
+                "sensitivity": sensitivity,
+                "title": title,
+                "summary": summary,
+                "body": body,
+                "tags": tags,
+                "derived_from": [],
+            },
+        )

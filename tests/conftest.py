@@ -83,7 +83,7 @@ def app(make_app) -> Flask:
     app = make_app()
     with app.app_context():
         upgrade(directory=MIGRATIONS)
-        demo.load()
+        demo.load_alliance()  # tests start from an empty register
     return app
 
 
