@@ -61,11 +61,12 @@ def _require_demo(app) -> None:
 @main.command()
 def demo() -> None:
     """Load the demo alliance: the CCG, providers, groups and people (idempotent)."""
+    from registry.db import writing
     from registry.demo import PEOPLE, load
 
     app = _app()
     _require_demo(app)
-    with app.app_context():
+    with app.app_context(), writing():
         load()
     click.echo("demo data loaded. People (get a token with `registry token EMAIL`):")
     for email, name, _memberships, _groups in PEOPLE:
@@ -132,10 +133,10 @@ def clients_create(organisation: str, name: str) -> None:
     from registry.alliance.models import Organisation, Person, Role
     from registry.alliance.services import ensure_membership
     from registry.auth.models import ServiceClient, hash_secret
-    from registry.db import db
+    from registry.db import db, writing
 
     app = _app()
-    with app.app_context():
+    with app.app_context(), writing():
         org = db.session.scalar(
             select(Organisation).where(
                 or_(Organisation.ods_code == organisation, Organisation.name == organisation)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from flask import has_request_context, request
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event
@@ -81,7 +86,32 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_writing: ContextVar[bool] = ContextVar("registry_writing", default=False)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Declare, outside a request (CLI, jobs), that the transactions begun here will write."""
+    token = _writing.set(True)
+    try:
+        yield
+    finally:
+        _writing.reset(token)
+
+
+def _will_write() -> bool:
+    if _writing.get():
+        return True
+    return has_request_context() and request.method not in SAFE_METHODS
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(connection):
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+    if connection.dialect.name != "sqlite":
+        return
+    # A transaction that reads and then writes cannot wait for the write lock in
+    # SQLite: if another process committed in between, the write fails at once
+    # ("database is locked"). So a writing request takes the lock as it begins
+    # and queues behind other writers; reading requests never block.
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _will_write() else "BEGIN")

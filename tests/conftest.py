@@ -166,3 +166,20 @@ def make_idea(client: FlaskClient, auth) -> Callable[..., dict]:
         return response.json
 
     return make
+
+
+@pytest.fixture
+def make_isolated_app(make_app, tmp_path: Path, monkeypatch) -> Callable[..., Flask]:
+    """A factory: an app on a fresh SQLite database of its own, migrated, with the demo
+    alliance, using the real session (commits are real and seen by other connections)."""
+
+    def make(**overrides) -> Flask:
+        url = f"sqlite:///{tmp_path / f'isolated-{secrets.token_hex(4)}.db'}"
+        app = make_app(DATABASE_URL=url, **overrides)
+        monkeypatch.setattr(db, "session", db._make_scoped_session({}))
+        with app.app_context():
+            upgrade(directory=MIGRATIONS)
+            demo.load_alliance()
+        return app
+
+    return make
