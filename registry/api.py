@@ -31,7 +31,11 @@ def require_media_type() -> None:
         raise APIError(
             415,
             f"Send the request body as {expected}.",
-            {"Content-Type": [f"Expected {expected}, got {request.mimetype or 'none'}."]},
+            {
+                "headers": {
+                    "Content-Type": [f"Expected {expected}, got {request.mimetype or 'none'}."]
+                }
+            },
         )
 
 

@@ -50,7 +50,8 @@ def Forbidden(message: str) -> APIError:  # noqa: N802
 
 
 def Invalid(field: str, message: str) -> APIError:  # noqa: N802
-    return APIError(422, f"Invalid {field}: {message}", {field: [message]})
+    # Under "json", where webargs puts the body's field errors, so clients read one layout.
+    return APIError(422, f"Invalid {field}: {message}", {"json": {field: [message]}})
 
 
 def _summary(code: int | None, errors: dict[str, Any]) -> str | None:
@@ -69,7 +70,10 @@ def _summary(code: int | None, errors: dict[str, Any]) -> str | None:
 def error_response(error: HTTPException):
     data = getattr(error, "data", None) or {}
     errors = getattr(error, "errors", None) or data.get("errors") or data.get("messages") or {}
-    message = data.get("message") or _summary(error.code, errors) or error.description
+    # A service's own refusal already says what is wrong; only werkzeug's and webargs'
+    # generic descriptions are replaced by a summary of the fields at fault.
+    own = error.description if isinstance(error, APIError) else None
+    message = data.get("message") or own or _summary(error.code, errors) or error.description
     payload = {"code": error.code, "status": error.name, "message": message, "errors": errors}
     response = jsonify(payload)
     response.status_code = error.code or 500

@@ -206,6 +206,11 @@ def _make_versions_immutable():
             f"CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION refuse_change()"
         )
+        # Row triggers do not fire on TRUNCATE.
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()"
+        )
 
 
 def downgrade():
@@ -216,6 +221,7 @@ def downgrade():
     else:
         for table in IMMUTABLE_TABLES:
             op.execute(f"DROP TRIGGER {table}_immutable ON {table}")
+            op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
         op.execute("DROP FUNCTION refuse_change()")
     with op.batch_alter_table('version_tags', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_version_tags_tag'))

@@ -25,8 +25,11 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable)
 
 ATTRIBUTE = "registry_permission"
-# Routes other packages register for us: the OpenAPI document and its viewer.
-PUBLIC_ENDPOINT_PREFIXES = ("api-docs.", "static")
+# Routes other packages register for us: Flask's static files, the OpenAPI document
+# and its viewer. Matched exactly (static) or by blueprint: a prefix such as "static"
+# would also open an undeclared "static_pages" route.
+PUBLIC_ENDPOINTS = frozenset({"static"})
+PUBLIC_BLUEPRINTS = ("api-docs.",)
 
 
 class Permission(enum.StrEnum):
@@ -51,7 +54,7 @@ public = requires(Permission.PUBLIC)
 
 
 def declared_permission(endpoint: str) -> Permission | None:
-    if endpoint.startswith(PUBLIC_ENDPOINT_PREFIXES):
+    if endpoint in PUBLIC_ENDPOINTS or endpoint.startswith(PUBLIC_BLUEPRINTS):
         return Permission.PUBLIC
     view = current_app.view_functions.get(endpoint)
     return getattr(view, ATTRIBUTE, None)
@@ -94,8 +97,12 @@ def can(principal: Principal, permission: Permission, idea: Idea | None = None) 
     if permission is Permission.IDEA_SUBMIT:
         return bool(principal.provider_organisation_ids or principal.group_ids)
     if permission in {Permission.IDEA_ADD_VERSION, Permission.IDEA_WITHDRAW}:
-        if idea is None:
-            return bool(principal.provider_organisation_ids or principal.group_ids)
+        if idea is None:  # at the route: could this principal act as owner of any idea?
+            return bool(
+                principal.provider_organisation_ids
+                or principal.group_ids
+                or principal.has_role(Role.CCG_STAFF)
+            )
         return acts_as_owner(principal, idea)
     return False
 

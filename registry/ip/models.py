@@ -117,7 +117,8 @@ def _refuse_changes_to_versions(session: Session, _context, _instances) -> None:
     # The database refuses these too (triggers in the migrations); failing here
     # first gives a clear message and never reaches the wire.
     for obj in session.dirty:
-        if isinstance(obj, IMMUTABLE) and session.is_modified(obj, include_collections=False):
+        # Collections count: a tag or source appended to a stored version changes it too.
+        if isinstance(obj, IMMUTABLE) and session.is_modified(obj, include_collections=True):
             raise RuntimeError(f"{type(obj).__name__} is immutable once stored")
     for obj in session.deleted:
         if isinstance(obj, IMMUTABLE):

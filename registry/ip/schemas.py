@@ -93,6 +93,9 @@ class WithdrawSchema(ma.Schema):
 
 
 class IdeaListQuerySchema(ma.Schema):
+    """Filters for the list. The view refuses unknown parameters: a mistyped filter
+    must not quietly return the unfiltered register."""
+
     owner = ma.fields.UUID()
     origin = ma.fields.Enum(Origin, by_value=True)
     group = ma.fields.UUID()

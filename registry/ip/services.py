@@ -282,8 +282,10 @@ class IdeaRegister:
         return idea
 
     def _idea_for_update(self, idea_id: uuid.UUID) -> Idea:
-        # Serialises version numbering and withdrawal per idea on PostgreSQL.
-        idea = self.session.scalar(select(Idea).where(Idea.id == idea_id).with_for_update())
+        # Serialises version numbering and withdrawal per idea on PostgreSQL. Only the
+        # idea's row is locked: PostgreSQL refuses FOR UPDATE on the outer join that
+        # eager-loads the (nullable) group.
+        idea = self.session.scalar(select(Idea).where(Idea.id == idea_id).with_for_update(of=Idea))
         if idea is None:
             raise NotFound("Idea")
         return idea

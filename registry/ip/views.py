@@ -4,6 +4,7 @@ import uuid
 
 from flask import url_for
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from registry.access import Permission, current_principal, requires
 from registry.db import db
@@ -39,7 +40,7 @@ def submit(request):
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(IdeaListQuerySchema, location="query")
+@blp.arguments(IdeaListQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, IdeaPageSchema)
 @requires(Permission.IDEA_LIST)
 def list_ideas(query):

@@ -1,0 +1,154 @@
+"""The schema is the migrations': they build it from nothing, undo it, and match the models."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, text
+from sqlalchemy.engine import make_url
+
+from registry import MIGRATIONS
+from registry.db import db
+from tests.pg_available import conninfo
+
+TABLES = {
+    "alembic_version",
+    "derivations",
+    "group_memberships",
+    "groups",
+    "idea_versions",
+    "ideas",
+    "memberships",
+    "organisations",
+    "people",
+    "service_clients",
+    "version_tags",
+}
+GROUPS = {
+    "general-practice": "General Practice",
+    "mental-health-ld-autism": "Mental Health, Learning Disabilities and Autism",
+    "enhanced-primary-community-care": "Enhanced Primary and Community Care",
+    "urgent-intermediate-care": "Urgent and Intermediate Care",
+    "alliance-executive-group": "Alliance Executive Group",
+}
+# Same options as the app's Migrate(): what `flask db migrate` would compare.
+COMPARE = {"compare_type": True, "render_as_batch": True}
+
+
+@pytest.fixture
+def empty_database_url(database_url: str, tmp_path) -> Iterator[str]:
+    """A database with nothing in it, on the backend the suite runs on."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"registry_migrations_{secrets.token_hex(4)}"
+    admin = conninfo(database_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_app(make_app, empty_database_url) -> Iterator[Flask]:
+    app = make_app(DATABASE_URL=empty_database_url)
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # before the database is dropped
+
+
+def _tables() -> set[str]:
+    return set(inspect(db.engine).get_table_names())
+
+
+def _groups() -> dict[str, str]:
+    with db.engine.connect() as connection:
+        return dict(connection.execute(text("SELECT slug, name FROM groups")).all())
+
+
+def test_upgrade_builds_the_schema_from_nothing(empty_app):
+    with empty_app.app_context():
+        assert _tables() == set()
+        upgrade(directory=MIGRATIONS)
+        assert _tables() == TABLES
+        assert _groups() == GROUPS
+        with db.engine.connect() as connection:
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == (
+                "0001_foundation"
+            )
+
+
+def test_downgrade_to_base_and_upgrade_again(empty_app):
+    with empty_app.app_context():
+        upgrade(directory=MIGRATIONS)
+        downgrade(directory=MIGRATIONS, revision="base")
+        assert _tables() == {"alembic_version"}
+        with db.engine.connect() as connection:
+            assert connection.scalar(text("SELECT count(*) FROM alembic_version")) == 0
+        upgrade(directory=MIGRATIONS)
+        assert _tables() == TABLES
+        assert _groups() == GROUPS
+
+
+def test_group_ids_are_the_same_in_every_database(empty_app, directory):
+    # The group ids derive from the slug, so a fresh database agrees with the test one.
+    with empty_app.app_context():
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as connection:
+            fresh = {
+                slug: str(uuid.UUID(str(i)))
+                for slug, i in connection.execute(text("SELECT slug, id FROM groups"))
+            }
+    assert fresh == {slug: directory[slug] for slug in GROUPS}
+
+
+def test_upgrading_twice_changes_nothing(empty_app):
+    with empty_app.app_context():
+        upgrade(directory=MIGRATIONS)
+        upgrade(directory=MIGRATIONS)
+        assert _groups() == GROUPS
+
+
+def _differences(metadata: MetaData) -> list:
+    context = MigrationContext.configure(db.session.connection(), opts=COMPARE)
+    return compare_metadata(context, metadata)
+
+
+@pytest.mark.usefixtures("app_context")
+def test_the_models_match_the_migrations():
+    assert _differences(db.metadata) == []
+
+
+@pytest.mark.usefixtures("app_context")
+def test_a_model_the_migrations_lack_would_be_found():
+    # The comparison above can fail: a table in the models but not in the database.
+    metadata = MetaData()
+    for table in db.metadata.tables.values():
+        table.to_metadata(metadata)
+    Table("unmigrated", metadata, Column("id", Integer, primary_key=True))
+    assert [d[0] for d in _differences(metadata)] == ["add_table"]
+
+
+@pytest.mark.usefixtures("app_context")
+def test_the_migrated_database_has_the_immutability_triggers():
+    if db.session.get_bind().dialect.name == "sqlite":
+        query = text("SELECT tbl_name FROM sqlite_master WHERE type = 'trigger'")
+    else:  # information_schema lists a trigger once per event it fires on
+        query = text(
+            "SELECT event_object_table FROM information_schema.triggers "
+            "WHERE trigger_schema = current_schema()"
+        )
+    tables = sorted(row[0] for row in db.session.execute(query))
+    # One for UPDATE and one for DELETE on each table of a stored version.
+    assert tables == sorted(["derivations", "idea_versions", "version_tags"] * 2)
