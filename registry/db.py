@@ -9,7 +9,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import has_request_context, request
-
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event
 from sqlalchemy.engine import Engine
