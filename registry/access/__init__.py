@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from flask import current_app, g, request
 
-from registry.alliance.models import Role
 from registry.errors import APIError
 
 if TYPE_CHECKING:
@@ -40,6 +39,9 @@ class Permission(enum.StrEnum):
     IDEA_READ = "idea:read"
     IDEA_ADD_VERSION = "idea:add-version"
     IDEA_WITHDRAW = "idea:withdraw"
+    RECEIPT_READ = "receipt:read"
+    LOG_READ = "log:read"
+    TSA_USE = "tsa:use"
 
 
 def requires(permission: Permission) -> Callable[[F], F]:
@@ -91,7 +93,14 @@ def can(principal: Principal, permission: Permission, idea: Idea | None = None) 
     """The decision: may ``principal`` do ``permission`` (on ``idea``, if given)?"""
     if permission is Permission.PUBLIC:
         return True
-    if permission in {Permission.DIRECTORY_READ, Permission.IDEA_LIST, Permission.IDEA_READ}:
+    if permission in {
+        Permission.DIRECTORY_READ,
+        Permission.IDEA_LIST,
+        Permission.IDEA_READ,
+        Permission.RECEIPT_READ,
+        Permission.LOG_READ,
+        Permission.TSA_USE,
+    }:
         # Every signed-in alliance member; sensitivity rules narrow this per idea.
         return True
     if permission is Permission.IDEA_SUBMIT:
@@ -99,9 +108,7 @@ def can(principal: Principal, permission: Permission, idea: Idea | None = None) 
     if permission in {Permission.IDEA_ADD_VERSION, Permission.IDEA_WITHDRAW}:
         if idea is None:  # at the route: could this principal act as owner of any idea?
             return bool(
-                principal.provider_organisation_ids
-                or principal.group_ids
-                or principal.has_role(Role.CCG_STAFF)
+                principal.provider_organisation_ids or principal.group_ids or principal.is_ccg_staff
             )
         return acts_as_owner(principal, idea)
     return False
@@ -113,7 +120,7 @@ def acts_as_owner(principal: Principal, idea: Idea) -> bool:
 
     if idea.origin is Origin.PROVIDER:
         return principal.member_of(idea.owner_id)
-    return principal.in_group(idea.group_id) or principal.has_role(Role.CCG_STAFF)
+    return principal.in_group(idea.group_id) or principal.is_ccg_staff
 
 
 def require(principal: Principal, permission: Permission, idea: Idea | None = None) -> None:

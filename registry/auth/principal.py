@@ -34,6 +34,13 @@ class Principal:
     def has_role(self, role: Role) -> bool:
         return any(r == role for _, _, r in self.memberships)
 
+    @property
+    def is_ccg_staff(self) -> bool:
+        """CCG staff *of the CCG*: the role held at a provider grants nothing."""
+        return any(
+            kind == OrganisationKind.CCG and r == Role.CCG_STAFF for _, kind, r in self.memberships
+        )
+
     def member_of(self, organisation_id: uuid.UUID) -> bool:
         return any(o == organisation_id and r == Role.MEMBER for o, _, r in self.memberships)
 

@@ -19,12 +19,15 @@ from sqlalchemy import select
 
 from registry.alliance.models import Organisation, Person
 from registry.auth.models import ServiceClient
-from registry.auth.oidc import ExternalIssuer, JWKSCache
+from registry.auth.oidc import ExternalIssuer, JWKSCache, KeySetUnavailableError
 from registry.auth.principal import Principal
-from registry.db import db
+from registry.db import db, writing
 from registry.errors import APIError
 
 MAX_TOKEN_BYTES = 8192
+# The column sizes of Person.email and Person.display_name.
+EMAIL_MAX_LENGTH = 254
+DISPLAY_NAME_MAX_LENGTH = 200
 # Headers that would let a token choose its own verification key.
 FORBIDDEN_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c", "crit"})
 
@@ -132,7 +135,7 @@ class TokenValidator(BearerTokenValidator):
 def _reason(exc: Exception) -> str:
     if isinstance(exc, JoseError):
         return exc.description or exc.error
-    if isinstance(exc, TokenRefusedError):
+    if isinstance(exc, TokenRefusedError | KeySetUnavailableError):
         return str(exc)
     return "malformed token"
 
@@ -180,7 +183,7 @@ def _unknown(what: str) -> APIError:
 
 
 def _external_principal(issuer: ExternalIssuer, claims: dict[str, Any]) -> Principal:
-    from registry.alliance.services import provision_person
+    from registry.alliance.services import person_by_email, provision_person
 
     value = issuer.organisation_value(claims)
     ods_code = issuer.organisations.get(value) if value else None
@@ -195,9 +198,19 @@ def _external_principal(issuer: ExternalIssuer, claims: dict[str, Any]) -> Princ
     subject = claims.get(issuer.subject_claim)
     if not isinstance(subject, str) or not isinstance(email, str) or "@" not in email:
         raise _unknown("subject: the token lacks a subject or email")
-    person = provision_person(
-        email=email.lower(), display_name=str(claims.get(issuer.name_claim) or email)
-    )
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise _unknown("subject: the email is too long")
+    email = email.lower()
+    person = person_by_email(email)
+    if person is None:
+        # Stored now, not with the request's first write, so the id GET /me shows
+        # is the one the person keeps; in a transaction of its own that declares
+        # it writes (SQLite then takes the write lock before looking again).
+        db.session.rollback()
+        with writing():
+            name = str(claims.get(issuer.name_claim) or email)[:DISPLAY_NAME_MAX_LENGTH]
+            person = provision_person(email=email, display_name=name)
+            db.session.commit()
     principal = Principal.of(person)
     # Organisation and roles come from this token only, never from a stored copy.
     memberships = frozenset(

@@ -13,6 +13,9 @@ from registry.auth.models import SECRET_AUTH_METHODS, ServiceClient
 from registry.auth.tokens import AccessTokenGenerator
 from registry.db import db
 
+# authlib leaves these errors without a description; the message says what to do.
+MESSAGES = {"unsupported_grant_type": "The only grant_type is client_credentials."}
+
 
 class ClientCredentials(ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = sorted(SECRET_AUTH_METHODS)
@@ -27,7 +30,8 @@ class RegistryAuthorizationServer(AuthorizationServer):
             payload = {
                 "code": status_code,
                 "status": HTTPStatus(status_code).phrase,
-                "message": payload.get("error_description") or payload["error"],
+                "message": payload.get("error_description")
+                or MESSAGES.get(payload["error"], payload["error"]),
                 "errors": {},
                 **payload,
             }
