@@ -98,6 +98,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_memberships_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_memberships_person_id'), ['person_id'], unique=False)
 
+    op.create_table('external_identities',
+    sa.Column('issuer', sa.String(length=500), nullable=False),
+    sa.Column('subject', sa.String(length=255), nullable=False),
+    sa.Column('person_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_external_identities_person_id_people')),
+    sa.PrimaryKeyConstraint('issuer', 'subject', name=op.f('pk_external_identities'))
+    )
+    with op.batch_alter_table('external_identities', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_external_identities_person_id'), ['person_id'], unique=False)
+
     op.create_table('service_clients',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
@@ -233,6 +244,10 @@ def downgrade():
     op.drop_table('derivations')
     op.drop_table('idea_versions')
     op.drop_table('service_clients')
+    with op.batch_alter_table('external_identities', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_external_identities_person_id'))
+
+    op.drop_table('external_identities')
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_memberships_person_id'))
         batch_op.drop_index(batch_op.f('ix_memberships_organisation_id'))

@@ -65,3 +65,17 @@ class ServiceClient(db.Model, ClientMixin):
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type == "client_credentials" and self.revoked_at is None
+
+
+class ExternalIdentity(db.Model):
+    """A person as an external issuer knows them: found by (issuer, subject), never
+    by an email an issuer merely asserts."""
+
+    __tablename__ = "external_identities"
+
+    issuer: Mapped[str] = mapped_column(String(500), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship(lazy="joined")

@@ -59,6 +59,9 @@ class ExternalIssuer:
     roles_claim: str = "roles"
     # Role value at the identity provider -> registry role.
     roles: dict[str, Role] = field(default_factory=dict)
+    # Email domains this issuer is trusted to vouch for: only for these may its
+    # tokens be linked to a person the registry already knows by email.
+    email_domains: tuple[str, ...] = ()
 
     def organisation_value(self, claims: dict[str, Any]) -> str | None:
         value = claims.get(self.organisation_claim) if self.organisation_claim else None
@@ -116,6 +119,11 @@ def parse_issuers(raw: list[Any]) -> tuple[ExternalIssuer, ...]:
         organisations = _strings_map(where, "organisations", entry.get("organisations", {}))
         algorithms = _strings(where, "algorithms", entry.get("algorithms", ("RS256",)))
         token_types = _strings(where, "token_types", entry.get("token_types", ("at+jwt", "JWT")))
+        email_domains = (
+            tuple(d.lower() for d in _strings(where, "email_domains", entry["email_domains"]))
+            if "email_domains" in entry
+            else ()
+        )
         if not set(algorithms) <= ASYMMETRIC_ALGORITHMS:
             raise ConfigError(
                 f"{where}.algorithms must be asymmetric signature algorithms "
@@ -131,6 +139,7 @@ def parse_issuers(raw: list[Any]) -> tuple[ExternalIssuer, ...]:
                     **entry,
                     "algorithms": algorithms,
                     "token_types": token_types,
+                    "email_domains": email_domains,
                     "roles": roles,
                     "organisations": organisations,
                 }

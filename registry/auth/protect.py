@@ -16,9 +16,10 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from registry.alliance.models import Organisation, Person
-from registry.auth.models import ServiceClient
+from registry.auth.models import ExternalIdentity, ServiceClient
 from registry.auth.oidc import ExternalIssuer, JWKSCache, KeySetUnavailableError
 from registry.auth.principal import Principal
 from registry.db import db, writing
@@ -182,9 +183,43 @@ def _unknown(what: str) -> APIError:
     )
 
 
-def _external_principal(issuer: ExternalIssuer, claims: dict[str, Any]) -> Principal:
+def _external_person(
+    issuer: ExternalIssuer, subject: str, email: str, claims: dict[str, Any]
+) -> Person:
+    """The person behind (issuer, subject), linked or created on first sight.
+
+    An issuer can put any email in its tokens, so an email the registry already
+    knows is linked only for domains the issuer is configured to vouch for;
+    otherwise an administrator links the account.
+    """
     from registry.alliance.services import person_by_email, provision_person
 
+    identity = db.session.get(ExternalIdentity, (issuer.issuer, subject))
+    if identity is not None:
+        return identity.person
+    known = person_by_email(email)
+    if known is not None and email.rsplit("@", 1)[1] not in issuer.email_domains:
+        raise _unknown("person: this email belongs to an account the issuer may not claim")
+    # Stored now, not with the request's first write, so the id GET /me shows is
+    # the one the person keeps; in a transaction of its own that declares it
+    # writes (SQLite then takes the write lock before looking again).
+    db.session.rollback()
+    with writing():
+        try:
+            name = str(claims.get(issuer.name_claim) or email)[:DISPLAY_NAME_MAX_LENGTH]
+            person = provision_person(email=email, display_name=name)
+            db.session.add(ExternalIdentity(issuer=issuer.issuer, subject=subject, person=person))
+            db.session.commit()
+        except IntegrityError:  # the same person's first two requests at once
+            db.session.rollback()
+            identity = db.session.get(ExternalIdentity, (issuer.issuer, subject))
+            if identity is None:
+                raise
+            return identity.person
+    return person
+
+
+def _external_principal(issuer: ExternalIssuer, claims: dict[str, Any]) -> Principal:
     value = issuer.organisation_value(claims)
     ods_code = issuer.organisations.get(value) if value else None
     organisation = (
@@ -200,17 +235,7 @@ def _external_principal(issuer: ExternalIssuer, claims: dict[str, Any]) -> Princ
         raise _unknown("subject: the token lacks a subject or email")
     if len(email) > EMAIL_MAX_LENGTH:
         raise _unknown("subject: the email is too long")
-    email = email.lower()
-    person = person_by_email(email)
-    if person is None:
-        # Stored now, not with the request's first write, so the id GET /me shows
-        # is the one the person keeps; in a transaction of its own that declares
-        # it writes (SQLite then takes the write lock before looking again).
-        db.session.rollback()
-        with writing():
-            name = str(claims.get(issuer.name_claim) or email)[:DISPLAY_NAME_MAX_LENGTH]
-            person = provision_person(email=email, display_name=name)
-            db.session.commit()
+    person = _external_person(issuer, subject, email.lower(), claims)
     principal = Principal.of(person)
     # Organisation and roles come from this token only, never from a stored copy.
     memberships = frozenset(

@@ -593,3 +593,40 @@ def test_cache_without_keys_says_so_and_waits_before_trying_again(make_cache, an
 )
 def test_keys_are_fetched_over_https_or_from_this_machine(url, allowed):
     assert oidc.allowed_jwks_url(url) is allowed
+
+
+# Linking external identities to people ---------------------------------------------------
+
+
+def test_an_issuer_cannot_claim_a_known_email_it_does_not_vouch_for(
+    make_oidc_client, idp_key, jwks_server
+):
+    """pat@northside.example already exists: a token merely asserting that email must
+    not act as Pat, or any issuer could take over any account."""
+    client = make_oidc_client()
+    token = sign_with(idp_key, entra_claims(preferred_username="pat@northside.example"), typ="JWT")
+    response = client.get("/api/v1/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert "may not claim" in response.json["message"]
+
+
+def test_an_issuer_vouching_for_the_domain_links_the_known_person(
+    make_oidc_client, idp_key, jwks_server, app
+):
+    client = make_oidc_client(
+        {**entra_issuer(jwks_server.url), "email_domains": ["Northside.example"]}
+    )
+    token = sign_with(idp_key, entra_claims(preferred_username="pat@northside.example"), typ="JWT")
+    me = client.get("/api/v1/me", headers=bearer(token)).json
+    with app.app_context():
+        assert me["id"] == str(person_by_email("pat@northside.example").id)
+
+
+def test_a_person_is_found_by_issuer_and_subject_not_by_a_changed_email(make_oidc_client, idp_key):
+    client = make_oidc_client()
+    first = client.get(
+        "/api/v1/me", headers=bearer(sign_with(idp_key, entra_claims(), typ="JWT"))
+    ).json
+    renamed = entra_claims(preferred_username="nina.renamed@northside.example")
+    again = client.get("/api/v1/me", headers=bearer(sign_with(idp_key, renamed, typ="JWT"))).json
+    assert again["id"] == first["id"]
