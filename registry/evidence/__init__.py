@@ -1,0 +1,1 @@
+"""Ownership evidence: canonical statements, the transparency log, receipts and timestamps."""
