@@ -45,6 +45,8 @@ def _register_api(app: Flask) -> None:
     from registry.auth.protect import Protector, TokenValidator
     from registry.auth.server import create_server
     from registry.auth.tokens import AccessTokenGenerator
+    from registry.evidence.service import Evidence
+    from registry.evidence.views import blp as evidence
     from registry.ip.views import blp as ideas
 
     settings = app.config["REGISTRY"]
@@ -65,6 +67,9 @@ def _register_api(app: Flask) -> None:
     )
     app.extensions.update(
         {
+            "registry.evidence": Evidence.load(
+                Path(app.instance_path), settings["ORIGIN"], settings["EXTERNAL_TSAS"]
+            ),
             "registry.token_keys": keys,
             "registry.token_generator": generator,
             "registry.protector": protector,
@@ -75,6 +80,7 @@ def _register_api(app: Flask) -> None:
     smorest = api.create_api(app)
     smorest.register_blueprint(alliance)
     smorest.register_blueprint(ideas)
+    smorest.register_blueprint(evidence)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(health.bp)
 

@@ -33,19 +33,22 @@ def init() -> None:
     from flask_migrate import upgrade
 
     from registry import MIGRATIONS
-    from registry.auth.keys import create_token_key
+    from registry.db import db, writing
+    from registry.evidence.keys import register_keys
+    from registry.instance import create_keys
 
     try:
         settings = configuration.load()
     except configuration.ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     instance = Path(settings["INSTANCE_PATH"])
-    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if create_token_key(instance):
-        click.echo(f"created the access token signing key in {instance / 'keys'}")
+    for made in create_keys(instance):
+        click.echo(f"created {made} in {instance / 'keys'}")
     app = _app()
-    with app.app_context():
+    with app.app_context(), writing():
         upgrade(directory=MIGRATIONS)
+        register_keys(db.session, instance)
+        db.session.commit()
     database = make_url(settings["DATABASE_URL"])
     if database.get_backend_name() == "sqlite" and database.database:
         # The database will hold sensitive content: only the service's user may read it.

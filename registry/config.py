@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PREFIX = "REGISTRY_"
 
@@ -35,6 +36,11 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN_LEEWAY": 30,
     # Demo mode allows `registry token EMAIL` and loads demo data.
     "DEMO": False,
+    # The name of this registry in statements and on the log's checkpoints
+    # (C2SP origin line). Empty: the issuer's host followed by /alliance-registry.
+    "ORIGIN": "",
+    # External RFC 3161 Time-Stamp Authorities whose tokens are added beside ours.
+    "EXTERNAL_TSAS": [],
     # External OpenID Connect issuers, a JSON list (see docs/authentication.md).
     "OIDC_ISSUERS": [],
     # Largest accepted request body, in bytes.
@@ -103,6 +109,15 @@ def load(overrides: dict[str, Any] | None = None, environ=os.environ) -> dict[st
         config["DATABASE_URL"] = "postgresql+psycopg://" + config["DATABASE_URL"][13:]
     if not config["DATABASE_URL"].startswith(("sqlite:", "postgresql+psycopg:")):
         raise ConfigError(f"{PREFIX}DATABASE_URL must be a sqlite: or postgresql: URL")
+
+    if not config["ORIGIN"]:
+        host = urlsplit(config["ISSUER"]).netloc or "localhost"
+        config["ORIGIN"] = f"{host}/alliance-registry"
+    if not all(
+        isinstance(url, str) and url.startswith(("https://", "http://"))
+        for url in config["EXTERNAL_TSAS"]
+    ):
+        raise ConfigError(f"{PREFIX}EXTERNAL_TSAS must be a JSON list of http(s) URLs")
 
     from registry.auth.oidc import parse_issuers  # local: keeps config free of auth at import
 

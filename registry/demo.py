@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import exists, select
 
 from registry.alliance.models import OrganisationKind, Role
@@ -106,7 +107,7 @@ def load_alliance() -> None:
 
 def load_ideas() -> None:
     """A few ideas, submitted through the register by their demo authors."""
-    register = IdeaRegister(db.session)
+    register = IdeaRegister(db.session, current_app.extensions["registry.evidence"])
     for email, origin, slug, sensitivity, title, summary, body, tags in IDEAS:
         if db.session.scalar(select(exists().where(IdeaVersion.title == title))):
             continue

@@ -24,9 +24,10 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from registry import MIGRATIONS, create_app, demo
 from registry.alliance.services import person_by_email
-from registry.auth.keys import create_token_key
 from registry.auth.tokens import person_token
 from registry.db import db
+from registry.evidence.keys import register_keys
+from registry.instance import create_keys
 from tests.pg_available import conninfo
 
 ISSUER = "http://registry.test"
@@ -52,7 +53,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def instance_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("instance")
-    create_token_key(path)
+    create_keys(path)
     return path
 
 
@@ -79,10 +80,11 @@ def make_app(instance_path: Path, database_url: str) -> Iterator[Callable[..., F
 
 
 @pytest.fixture(scope="session")
-def app(make_app) -> Flask:
+def app(make_app, instance_path: Path) -> Flask:
     app = make_app()
     with app.app_context():
         upgrade(directory=MIGRATIONS)
+        register_keys(db.session, instance_path)
         demo.load_alliance()  # tests start from an empty register
     return app
 
@@ -179,6 +181,7 @@ def make_isolated_app(make_app, tmp_path: Path, monkeypatch) -> Callable[..., Fl
         monkeypatch.setattr(db, "session", db._make_scoped_session({}))
         with app.app_context():
             upgrade(directory=MIGRATIONS)
+            register_keys(db.session, Path(app.instance_path))
             demo.load_alliance()
         return app
 

@@ -22,14 +22,22 @@ from tests.pg_available import conninfo
 TABLES = {
     "alembic_version",
     "derivations",
+    "external_identities",
     "group_memberships",
     "groups",
     "idea_versions",
     "ideas",
+    "log_checkpoints",
+    "log_hashes",
+    "log_head",
     "memberships",
+    "openings",
     "organisations",
     "people",
     "service_clients",
+    "signing_keys",
+    "statement_timestamps",
+    "statements",
     "version_tags",
 }
 GROUPS = {
@@ -85,7 +93,7 @@ def test_upgrade_builds_the_schema_from_nothing(empty_app):
         assert _groups() == GROUPS
         with db.engine.connect() as connection:
             assert connection.scalar(text("SELECT version_num FROM alembic_version")) == (
-                "0001_foundation"
+                "0002_evidence"
             )
 
 
@@ -150,5 +158,14 @@ def test_the_migrated_database_has_the_immutability_triggers():
             "WHERE trigger_schema = current_schema()"
         )
     tables = sorted(row[0] for row in db.session.execute(query))
-    # One for UPDATE and one for DELETE on each table of a stored version.
-    assert tables == sorted(["derivations", "idea_versions", "version_tags"] * 2)
+    # One for UPDATE and one for DELETE on each table of a stored version and of the
+    # evidence (PostgreSQL's TRUNCATE triggers are not in information_schema).
+    immutable = ["derivations", "idea_versions", "version_tags"]
+    append_only = [
+        "statements",
+        "statement_timestamps",
+        "openings",
+        "log_hashes",
+        "log_checkpoints",
+    ]
+    assert tables == sorted((immutable + append_only) * 2)

@@ -141,3 +141,27 @@ class IdeaPageSchema(ma.Schema):
     page = ma.fields.Integer()
     per_page = ma.fields.Integer()
     total = ma.fields.Integer()
+
+
+class SubmissionSchema(IdeaVersionSchema):
+    """A stored version with its receipt (see docs/receipts.md)."""
+
+    receipt = ma.fields.Dict(dump_only=True)
+
+    @ma.pre_dump
+    def _version(self, submission, **_kwargs):
+        return submission.version
+
+    @ma.post_dump(pass_original=True)
+    def _receipt(self, data, submission, **_kwargs):
+        return {**data, "receipt": submission.receipt}
+
+
+class ReceiptSchema(ma.Schema):
+    """A receipt: see docs/receipts.md for every member and how to verify it."""
+
+    statement = ma.fields.Dict()
+    signature = ma.fields.Dict()
+    timestamps = ma.fields.List(ma.fields.Dict())
+    log = ma.fields.Dict()
+    openings = ma.fields.Dict()

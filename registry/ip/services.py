@@ -20,11 +20,12 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
-from registry.access import Permission, require
+from registry.access import Permission, acts_as_owner, require
 from registry.alliance.models import Group, Organisation, OrganisationKind
 from registry.auth.principal import Principal
 from registry.db import utcnow
 from registry.errors import APIError, Invalid, NotFound
+from registry.evidence.service import Evidence
 from registry.ip.models import (
     Derivation,
     Idea,
@@ -36,6 +37,14 @@ from registry.ip.models import (
 
 
 @dataclass(frozen=True)
+class Submission:
+    """A stored version and the receipt that proves it."""
+
+    version: IdeaVersion
+    receipt: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class IdeaPage:
     items: list[IdeaVersion]
     page: int
@@ -44,14 +53,19 @@ class IdeaPage:
 
 
 class IdeaRegister:
-    """Submitting, versioning, withdrawing and finding ideas. Owns its transactions."""
+    """Submitting, versioning, withdrawing and finding ideas. Owns its transactions.
 
-    def __init__(self, session: Session):
+    Every stored version and every withdrawal is recorded by the evidence layer
+    in the same transaction: there is never a version without its statement.
+    """
+
+    def __init__(self, session: Session, evidence: Evidence):
         self.session = session
+        self.evidence = evidence
 
     # -- writing ---------------------------------------------------------------
 
-    def submit(self, principal: Principal, request: dict[str, Any]) -> IdeaVersion:
+    def submit(self, principal: Principal, request: dict[str, Any]) -> Submission:
         """Register a new idea and its first version.
 
         Raises a 403 if the principal may not register this kind of idea and a
@@ -78,12 +92,11 @@ class IdeaRegister:
         )
         self.session.add(idea)
         version = self._new_version(idea, 1, principal, request, now)
-        self.session.commit()
-        return version
+        return self._commit_version(principal, version)
 
     def add_version(
         self, principal: Principal, idea_id: uuid.UUID, request: dict[str, Any]
-    ) -> IdeaVersion:
+    ) -> Submission:
         """Store a new version. Origin, owner and group cannot change (422)."""
         idea = self._idea_for_update(idea_id)
         require(principal, Permission.IDEA_ADD_VERSION, idea)
@@ -108,6 +121,10 @@ class IdeaRegister:
         idea.latest_version = number
         idea.updated_at = now
         version = self._new_version(idea, number, principal, request, now)
+        return self._commit_version(principal, version)
+
+    def _commit_version(self, principal: Principal, version: IdeaVersion) -> Submission:
+        statement = self.evidence.record_version(self.session, version)
         try:
             self.session.commit()
         except IntegrityError:
@@ -115,7 +132,10 @@ class IdeaRegister:
             raise APIError(
                 409, "Another version of this idea was stored at the same time; retry."
             ) from None
-        return version
+        if self.evidence.external_tsas:
+            self.evidence.add_external_timestamps(self.session, statement)
+            self.session.commit()
+        return Submission(version, self._receipt(principal, version, statement))
 
     def withdraw(self, principal: Principal, idea_id: uuid.UUID, reason: str) -> IdeaVersion:
         """Withdraw an idea. It stays in the register, marked withdrawn; 409 if it already is."""
@@ -127,6 +147,7 @@ class IdeaRegister:
         idea.withdrawn_at = idea.updated_at = utcnow()
         idea.withdrawn_by_id = principal.person_id
         idea.withdrawal_reason = reason
+        self.evidence.record_withdrawal(self.session, idea)
         self.session.commit()
         return self.version(principal, idea.id, idea.latest_version)
 
@@ -147,6 +168,24 @@ class IdeaRegister:
         if version is None:
             raise NotFound("Idea version")
         return version
+
+    def receipt(self, principal: Principal, idea_id: uuid.UUID, number: int) -> dict[str, Any]:
+        """The receipt for a version, proved against the latest checkpoint."""
+        version = self.version(principal, idea_id, number)
+        statement = self.evidence.version_statement(self.session, idea_id, number)
+        if statement is None:
+            raise NotFound("Statement")
+        return self._receipt(principal, version, statement)
+
+    def _receipt(self, principal: Principal, version: IdeaVersion, statement) -> dict[str, Any]:
+        # The openings reveal nothing by themselves, but with them anyone holding the
+        # content can prove it: they go only to those who act as the idea's owner.
+        openings = (
+            self.evidence.openings(self.session, version)
+            if acts_as_owner(principal, version.idea)
+            else None
+        )
+        return self.evidence.receipt(self.session, statement, openings)
 
     def list(self, principal: Principal, query: dict[str, Any]) -> IdeaPage:
         require(principal, Permission.IDEA_LIST)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
@@ -13,6 +13,8 @@ from registry.ip.schemas import (
     IdeaListQuerySchema,
     IdeaPageSchema,
     IdeaVersionSchema,
+    ReceiptSchema,
+    SubmissionSchema,
     VersionCreateSchema,
     WithdrawSchema,
 )
@@ -22,17 +24,18 @@ blp = Blueprint("ideas", __name__, url_prefix="/api/v1/ideas", description="The 
 
 
 def _register() -> IdeaRegister:
-    return IdeaRegister(db.session)
+    return IdeaRegister(db.session, current_app.extensions["registry.evidence"])
 
 
-def _created(version):
+def _created(submission):
+    version = submission.version
     location = url_for("ideas.get_version", idea_id=version.idea_id, number=version.number)
-    return version, 201, {"Location": location}
+    return submission, 201, {"Location": location}
 
 
 @blp.route("", methods=["POST"])
 @blp.arguments(IdeaCreateSchema)
-@blp.response(201, IdeaVersionSchema)
+@blp.response(201, SubmissionSchema)
 @requires(Permission.IDEA_SUBMIT)
 def submit(request):
     """Register an idea. The service decides its owner by the alliance's rule."""
@@ -58,7 +61,7 @@ def get_idea(idea_id: uuid.UUID):
 
 @blp.route("/<uuid:idea_id>/versions", methods=["POST"])
 @blp.arguments(VersionCreateSchema)
-@blp.response(201, IdeaVersionSchema)
+@blp.response(201, SubmissionSchema)
 @requires(Permission.IDEA_ADD_VERSION)
 def add_version(request, idea_id: uuid.UUID):
     """Store a new version. Origin, owner and group stay as they are."""
@@ -80,3 +83,15 @@ def get_version(idea_id: uuid.UUID, number: int):
 def withdraw(request, idea_id: uuid.UUID):
     """Withdraw an idea. Nothing is erased: it stays in the register, marked withdrawn."""
     return _register().withdraw(current_principal(), idea_id, request["reason"])
+
+
+@blp.route("/<uuid:idea_id>/versions/<int:number>/receipt", methods=["GET"])
+@blp.response(200, ReceiptSchema)
+@requires(Permission.RECEIPT_READ)
+def get_receipt(idea_id: uuid.UUID, number: int):
+    """The receipt proving this version: statement, signature, timestamps, log inclusion.
+
+    It verifies offline with the public keys alone (docs/receipts.md). Openings
+    are included only for those who act as the idea's owner.
+    """
+    return _register().receipt(current_principal(), idea_id, number)

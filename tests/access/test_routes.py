@@ -25,6 +25,15 @@ EXPECTED = {
     "ideas.withdraw": Permission.IDEA_WITHDRAW,
     "health.healthz": Permission.PUBLIC,
     "health.readyz": Permission.PUBLIC,
+    "ideas.get_receipt": Permission.RECEIPT_READ,
+    "evidence.keys": Permission.PUBLIC,
+    "evidence.log_key": Permission.PUBLIC,
+    "evidence.checkpoint": Permission.PUBLIC,
+    "evidence.tsa_certificates": Permission.PUBLIC,
+    "evidence.inclusion": Permission.LOG_READ,
+    "evidence.consistency": Permission.LOG_READ,
+    "evidence.entries": Permission.LOG_READ,
+    "evidence.timestamp": Permission.TSA_USE,
 }
 
 
@@ -46,7 +55,7 @@ def test_the_routes_of_the_register_declare_what_they_need(app: Flask):
 
 
 # Blueprints whose routes are open to anyone. Opening another one is a decision: add it here.
-PUBLIC_BLUEPRINTS = {"api-docs", "health", "oauth"}
+PUBLIC_BLUEPRINTS = {"api-docs", "evidence", "health", "oauth"}
 
 
 def test_only_the_documents_health_checks_and_oauth_are_public(app: Flask):

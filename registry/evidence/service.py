@@ -1,0 +1,188 @@
+"""Recording evidence: each event becomes a signed, timestamped, logged statement."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.evidence import statements as st
+from registry.evidence.jcs import canonicalize
+from registry.evidence.keys import CHECKPOINT, STATEMENT, KeyRing
+from registry.evidence.log import TransparencyLog
+from registry.evidence.models import Opening, Statement, StatementTimestamp
+from registry.evidence.tsa import TimeStampAuthority, TSAError, load_authority, request_timestamp
+from registry.ip.models import Idea, IdeaVersion
+
+log = logging.getLogger(__name__)
+OWN_TSA = "registry"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the evidence layer needs from the instance: names, keys, the TSA."""
+
+    origin: str
+    keys: KeyRing
+    tsa: TimeStampAuthority
+    external_tsas: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, instance: Path, origin: str, external_tsas=()) -> Evidence:
+        return cls(origin, KeyRing.load(instance), load_authority(instance), tuple(external_tsas))
+
+    # -- recording ---------------------------------------------------------------
+
+    def record_version(self, session: Session, version: IdeaVersion) -> Statement:
+        """Commit to a new version's content and record its statement.
+
+        Runs in the caller's transaction: the version and its evidence are stored
+        together or not at all.
+        """
+        idea = version.idea
+        openings = st.new_openings()
+        session.add_all(
+            Opening(version_id=version.id, field=f, salt=s) for f, s in openings.items()
+        )
+        content = {
+            "title": version.title,
+            "summary": version.summary,
+            "body": version.body,
+            "tags": version.tags,
+        }
+        previous = self.latest_statement(session, idea.id) if version.number > 1 else None
+        statement = st.idea_version_statement(
+            registry=self.origin,
+            idea=str(idea.id),
+            version=version.number,
+            previous=previous.statement_hash.hex() if previous else None,
+            owner=str(idea.owner_id),
+            origin=idea.origin.value,
+            group=str(idea.group_id) if idea.group_id else None,
+            derived_from=[self._source_hash(session, s) for s in version.derived_from],
+            sensitivity=version.sensitivity.value,
+            submitter=str(version.submitted_by_id),
+            submitted_at=version.submitted_at,
+            committed=st.commitments(openings, content),
+        )
+        return self._record(session, statement, st.IDEA_VERSION, idea.id, version.number)
+
+    def record_withdrawal(self, session: Session, idea: Idea) -> Statement:
+        previous = self.latest_statement(session, idea.id)
+        statement = st.withdrawal_statement(
+            registry=self.origin,
+            idea=str(idea.id),
+            previous=previous.statement_hash.hex(),
+            withdrawn_by=str(idea.withdrawn_by_id),
+            withdrawn_at=idea.withdrawn_at,
+            reason=idea.withdrawal_reason or "",
+        )
+        return self._record(session, statement, st.IDEA_WITHDRAWAL, idea.id, None)
+
+    def _record(self, session, statement: dict, kind: str, idea_id, number) -> Statement:
+        canonical = canonicalize(statement)
+        digest = st.statement_hash(canonical)
+        kid, signing_key = self.keys.current(session, STATEMENT)
+        _, log_key = self.keys.current(session, CHECKPOINT)
+        index, _ = TransparencyLog(session, self.origin).append(canonical, log_key)
+        row = Statement(
+            log_index=index,
+            kind=kind,
+            idea_id=idea_id,
+            version_number=number,
+            canonical=canonical,
+            statement_hash=digest,
+            kid=kid,
+            signature=signing_key.sign(canonical),
+            timestamps=[StatementTimestamp(tsa=OWN_TSA, token=self.tsa.timestamp(digest))],
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def add_external_timestamps(self, session: Session, statement: Statement) -> None:
+        """Ask each configured external TSA for a token; a failure is logged, not fatal,
+        since our own token already dates the statement."""
+        for url in self.external_tsas:
+            try:
+                token = request_timestamp(url, statement.statement_hash)
+            except (TSAError, OSError, ValueError) as exc:
+                log.warning("external TSA %s gave no token: %s", url, exc)
+                continue
+            session.add(StatementTimestamp(statement_id=statement.id, tsa=url, token=token))
+
+    # -- reading -----------------------------------------------------------------
+
+    @staticmethod
+    def latest_statement(session: Session, idea_id) -> Statement | None:
+        return session.scalar(
+            select(Statement)
+            .where(Statement.idea_id == idea_id)
+            .order_by(Statement.log_index.desc())
+            .limit(1)
+        )
+
+    def _source_hash(self, session: Session, idea_id) -> str:
+        source = session.scalar(
+            select(Statement)
+            .where(Statement.idea_id == idea_id, Statement.kind == st.IDEA_VERSION)
+            .order_by(Statement.log_index.desc())
+            .limit(1)
+        )
+        if source is None:
+            raise RuntimeError(f"idea {idea_id} has no statement: run `registry audit`")
+        return source.statement_hash.hex()
+
+    def version_statement(self, session: Session, idea_id, number: int) -> Statement | None:
+        return session.scalar(
+            select(Statement).where(
+                Statement.idea_id == idea_id,
+                Statement.kind == st.IDEA_VERSION,
+                Statement.version_number == number,
+            )
+        )
+
+    def receipt(
+        self, session: Session, statement: Statement, openings: dict[str, bytes] | None
+    ) -> dict[str, Any]:
+        """The receipt for a statement, proved against the latest checkpoint.
+
+        ``openings`` (field -> salt) are included only when given: the caller
+        decides, by the access policy, whether the reader may have them.
+        """
+        log_ = TransparencyLog(session, self.origin)
+        checkpoint = log_.checkpoint()
+        receipt: dict[str, Any] = {
+            "statement": json.loads(statement.canonical),
+            "signature": {"alg": "Ed25519", "kid": statement.kid, "sig": b64(statement.signature)},
+            "timestamps": [{"tsa": t.tsa, "token": b64(t.token)} for t in statement.timestamps],
+            "log": {
+                "index": statement.log_index,
+                "tree_size": checkpoint.tree_size,
+                "inclusion": [
+                    b64(h) for h in log_.inclusion(statement.log_index, checkpoint.tree_size)
+                ],
+                "checkpoint": checkpoint.note,
+            },
+        }
+        if openings is not None:
+            receipt["openings"] = {field: b64(salt) for field, salt in sorted(openings.items())}
+        return receipt
+
+    @staticmethod
+    def openings(session: Session, version: IdeaVersion) -> dict[str, bytes]:
+        return dict(
+            session.execute(
+                select(Opening.field, Opening.salt).where(Opening.version_id == version.id)
+            ).all()
+        )
