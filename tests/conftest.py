@@ -12,6 +12,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -33,11 +34,14 @@ from tests.pg_available import conninfo
 ISSUER = "http://registry.test"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def empty_database(sqlite_path: Path) -> Iterator[str]:
+    """A database with nothing in it, on the backend the suite runs on: a new SQLite
+    file, or a new PostgreSQL database on the server in REGISTRY_TEST_DATABASE_URL,
+    dropped on exit."""
     server = os.environ.get("REGISTRY_TEST_DATABASE_URL")
     if not server:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'registry.db'}"
+        yield f"sqlite:///{sqlite_path}"
         return
     name = f"registry_test_{secrets.token_hex(4)}"
     admin = conninfo(server)
@@ -48,6 +52,21 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with empty_database(tmp_path_factory.mktemp("db") / "registry.db") as url:
+        yield url
+
+
+@pytest.fixture
+def make_empty_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A factory: the URL of another empty database, dropped after the test."""
+    with ExitStack() as stack:
+        yield lambda: stack.enter_context(
+            empty_database(tmp_path / f"empty-{secrets.token_hex(4)}.db")
+        )
 
 
 @pytest.fixture(scope="session")

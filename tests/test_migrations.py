@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, text
-from sqlalchemy.engine import make_url
 
 from registry import MIGRATIONS
 from registry.db import db
-from tests.pg_available import conninfo
 
 TABLES = {
     "alembic_version",
@@ -52,20 +48,8 @@ COMPARE = {"compare_type": True, "render_as_batch": True}
 
 
 @pytest.fixture
-def empty_database_url(database_url: str, tmp_path) -> Iterator[str]:
-    """A database with nothing in it, on the backend the suite runs on."""
-    if not database_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    name = f"registry_migrations_{secrets.token_hex(4)}"
-    admin = conninfo(database_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def empty_database_url(make_empty_database) -> str:
+    return make_empty_database()
 
 
 @pytest.fixture
