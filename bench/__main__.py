@@ -7,11 +7,13 @@ import signal
 import sys
 from datetime import UTC, datetime
 
-from bench import ideas_submit
+from bench import evidence, ideas_submit, receipts_verify
 from bench.report import Benchmark, Options, print_outcome, save_outcome
 
 # Later benchmarks are added here, in the order they run.
-BENCHMARKS: dict[str, Benchmark] = {module.NAME: module for module in (ideas_submit,)}
+BENCHMARKS: dict[str, Benchmark] = {
+    module.NAME: module for module in (ideas_submit, evidence, receipts_verify)
+}
 
 
 def _positive(kind):

@@ -168,5 +168,18 @@ def clients_create(organisation: str, name: str) -> None:
     click.echo("The secret is shown only now; store it in the client's secret store.", err=True)
 
 
+def _evidence_commands() -> None:
+    # Imported here: they use _app() from this module.
+    from registry.evidence.audit import audit_command
+    from registry.evidence.commands import verify
+    from registry.evidence.rotation import keys_group
+
+    main.add_command(verify, "verify")
+    main.add_command(audit_command, "audit")
+    main.add_command(keys_group, "keys")
+
+
+_evidence_commands()
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,6 +6,8 @@ Create Date: 2026-11-22 19:36:53.381114
 
 """
 
+import hashlib
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -35,6 +37,7 @@ def upgrade():
         "log_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("root_hash", sa.LargeBinary(length=32), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_log_head")),
     )
     op.create_table(
@@ -101,9 +104,13 @@ def upgrade():
         )
 
     log_head = sa.table(
-        "log_head", sa.column("id", sa.Integer()), sa.column("size", sa.BigInteger())
+        "log_head",
+        sa.column("id", sa.Integer()),
+        sa.column("size", sa.BigInteger()),
+        sa.column("root_hash", sa.LargeBinary()),
     )
-    op.execute(log_head.insert().values(id=1, size=0))
+    # The empty tree's root (RFC 9162): SHA-256 of nothing.
+    op.execute(log_head.insert().values(id=1, size=0, root_hash=hashlib.sha256(b"").digest()))
     _append_only()
 
 

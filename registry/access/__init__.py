@@ -42,6 +42,7 @@ class Permission(enum.StrEnum):
     RECEIPT_READ = "receipt:read"
     LOG_READ = "log:read"
     TSA_USE = "tsa:use"
+    RECEIPT_VERIFY = "receipt:verify"
 
 
 def requires(permission: Permission) -> Callable[[F], F]:
@@ -100,6 +101,7 @@ def can(principal: Principal, permission: Permission, idea: Idea | None = None) 
         Permission.RECEIPT_READ,
         Permission.LOG_READ,
         Permission.TSA_USE,
+        Permission.RECEIPT_VERIFY,
     }:
         # Every signed-in alliance member; sensitivity rules narrow this per idea.
         return True

@@ -48,7 +48,8 @@ def thumbprint(public: bytes) -> str:
     return b64url(hashlib.sha256(members.encode()).digest())
 
 
-def _path(instance: Path, purpose: str, kid: str) -> Path:
+def key_path(instance: Path, purpose: str, kid: str) -> Path:
+    """Where the private key file for ``kid`` lives."""
     return instance / KEY_DIR / f"{purpose}-ed25519-{kid}.pem"
 
 
@@ -61,7 +62,7 @@ def create_key(instance: Path, purpose: str) -> str:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    write_secret(_path(instance, purpose, kid), pem)
+    write_secret(key_path(instance, purpose, kid), pem)
     return kid
 
 
@@ -123,6 +124,8 @@ class KeyRing:
     """The private keys this host holds, by kid."""
 
     private: dict[str, Ed25519PrivateKey]
+    # Where to look for a key created after loading (`registry keys rotate`).
+    instance: Path | None = None
 
     @classmethod
     def load(cls, instance: Path) -> KeyRing:
@@ -130,19 +133,34 @@ class KeyRing:
         for path in (instance / KEY_DIR).glob("*-ed25519-*.pem"):
             key = _load(path)
             keys[thumbprint(raw_public(key.public_key()))] = key
-        return cls(keys)
+        return cls(keys, instance)
 
     def current(self, session: Session, purpose: str) -> tuple[str, Ed25519PrivateKey]:
         """The kid and key that sign ``purpose`` now. Raises MissingKeyError if this
         host lacks it (copy the key file from the host that rotated)."""
-        kid = session.scalar(
-            select(SigningKey.kid)
-            .where(SigningKey.purpose == purpose, SigningKey.valid_until.is_(None))
-            .order_by(SigningKey.valid_from.desc())
-            .limit(1)
-        )
+        return self.signing(session, purpose)[purpose]
+
+    def signing(self, session: Session, *purposes: str) -> dict[str, tuple[str, Ed25519PrivateKey]]:
+        """The current kid and key for each purpose, looked up in one query."""
+        open_keys = session.execute(
+            select(SigningKey.purpose, SigningKey.kid)
+            .where(SigningKey.purpose.in_(purposes), SigningKey.valid_until.is_(None))
+            .order_by(SigningKey.valid_from)
+        ).all()
+        current = dict(open_keys)  # the latest window opened wins
+        return {purpose: self._private(purpose, current.get(purpose)) for purpose in purposes}
+
+    def _private(self, purpose: str, kid: str | None) -> tuple[str, Ed25519PrivateKey]:
         if kid is None:
             raise MissingKeyError(f"no {purpose} key is registered: run `registry init`")
+        if kid not in self.private and self.instance is not None:
+            # Rotated since this process loaded its keys: running workers pick the new
+            # key up from the instance folder instead of failing until a restart.
+            path = key_path(self.instance, purpose, kid)
+            if path.exists():
+                key = _load(path)
+                if thumbprint(raw_public(key.public_key())) == kid:
+                    self.private[kid] = key
         if kid not in self.private:
             raise MissingKeyError(f"the current {purpose} key {kid} is not on this host")
         return kid, self.private[kid]

@@ -13,7 +13,7 @@ import base64
 from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from registry.evidence import merkle, note
@@ -28,17 +28,31 @@ class TransparencyLog:
         self.origin = origin
 
     def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
-        if not indexes:
-            return []
-        found = dict(
-            self.session.execute(
-                select(LogHash.idx, LogHash.hash).where(LogHash.idx.in_(set(indexes)))
-            ).all()
-        )
+        found = self._fetch(set(indexes))
         try:
             return [found[i] for i in indexes]
         except KeyError as missing:
             raise merkle.HashReadError(f"stored hash {missing} is missing") from None
+
+    def lock(self) -> LogHead:
+        """Lock the log's head row until the transaction ends, and return it.
+
+        On PostgreSQL this waits for any append in flight to commit; on SQLite the
+        writing transaction already holds the database lock. What the transaction
+        reads after this sees every entry before the one it will append, so
+        statements can name earlier ones (``previous``, ``derived_from``) in log
+        order. Raises ``RuntimeError`` if the log has no head row.
+        """
+        # populate_existing: the row as locked, even if this session saw it before.
+        head = self.session.scalar(
+            select(LogHead)
+            .where(LogHead.id == HEAD_ID)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if head is None:
+            raise RuntimeError("the log has no head row: run `registry init`")
+        return head
 
     def append(self, leaf: bytes, signing_key: Ed25519PrivateKey) -> tuple[int, Checkpoint]:
         """Add ``leaf`` (canonical statement bytes) and sign the new checkpoint.
@@ -47,35 +61,51 @@ class TransparencyLog:
         transaction; raises ``VerificationError`` rather than sign a checkpoint
         inconsistent with the last one.
         """
-        head = self.session.scalar(select(LogHead).where(LogHead.id == HEAD_ID).with_for_update())
-        if head is None:
-            raise RuntimeError("the log has no head row: run `registry init`")
-        index = head.size
-        hashes = merkle.stored_hashes_for_record(index, merkle.leaf_hash(leaf), self.read_hashes)
+        head = self.lock()
+        index, size = head.size, head.size + 1
         first = merkle.stored_hash_index(0, index)
-        self.session.add_all(LogHash(idx=first + i, hash=h) for i, h in enumerate(hashes))
-        self.session.flush()
+        # Everything this append reads, in one query: the hashes the new leaf joins,
+        # those the new root is made of, and the proof that the new tree extends the
+        # old one. Those at or past `first` are the ones being written now.
+        wanted = set(merkle.record_hash_indexes(index)) | set(merkle.tree_hash_indexes(size))
+        if index:
+            wanted |= set(merkle.consistency_proof_indexes(size, index))
+        known = self._fetch({i for i in wanted if i < first})
 
-        size = index + 1
-        root = merkle.tree_hash(size, self.read_hashes)
-        previous = self.checkpoint()
-        if previous is not None:
-            # Consistent by construction; checked anyway, since a signed
-            # inconsistent pair would prove the log forked.
+        def read(indexes: Sequence[int]) -> list[bytes]:
+            try:
+                return [known[i] for i in indexes]
+            except KeyError as missing:
+                raise merkle.HashReadError(f"stored hash {missing} is missing") from None
+
+        hashes = merkle.stored_hashes_for_record(index, merkle.leaf_hash(leaf), read)
+        known.update((first + i, h) for i, h in enumerate(hashes))
+        root = merkle.tree_hash(size, read)
+        if index:
+            # Consistent by construction; checked anyway against the root last
+            # signed, since a signed inconsistent pair would prove the log forked.
             merkle.verify_consistency(
-                self.consistency(size, previous.tree_size),
-                size,
-                root,
-                previous.tree_size,
-                previous.root_hash,
+                merkle.consistency_proof(size, index, read), size, root, index, head.root_hash
             )
+        self.session.execute(
+            insert(LogHash), [{"idx": first + i, "hash": h} for i, h in enumerate(hashes)]
+        )
         text = note.Checkpoint(origin=self.origin, size=size, root_hash=root).to_text()
         checkpoint = Checkpoint(
             tree_size=size, root_hash=root, note=note.sign_note(text, self.origin, signing_key)
         )
         self.session.add(checkpoint)
-        head.size = size
+        head.size, head.root_hash = size, root
         return index, checkpoint
+
+    def _fetch(self, indexes: set[int]) -> dict[int, bytes]:
+        if not indexes:
+            return {}
+        return dict(
+            self.session.execute(
+                select(LogHash.idx, LogHash.hash).where(LogHash.idx.in_(indexes))
+            ).all()
+        )
 
     def size(self) -> int:
         return self.session.scalar(select(LogHead.size).where(LogHead.id == HEAD_ID)) or 0

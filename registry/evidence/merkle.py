@@ -128,6 +128,11 @@ def stored_hash_count(n: int) -> int:
     return stored_hash_index(0, n - 1) + 1 + _trailing_zeros(n)
 
 
+def record_hash_indexes(n: int) -> list[int]:
+    """Return the storage indexes ``stored_hashes_for_record(n, ...)`` reads, in order."""
+    return [stored_hash_index(i, (n >> i) - 1) for i in reversed(range(_trailing_zeros(n + 1)))]
+
+
 def stored_hashes_for_record(n: int, record_hash: bytes, read_hashes: HashReader) -> list[bytes]:
     """Return the hashes to store when appending record ``n`` with leaf hash ``record_hash``.
 
@@ -143,8 +148,7 @@ def stored_hashes_for_record(n: int, record_hash: bytes, read_hashes: HashReader
         raise ValueError(f"a record hash is {HASH_SIZE} bytes, not {len(record_hash)}")
     # Each trailing 1 bit of n completes a subtree whose left half is already stored.
     m = _trailing_zeros(n + 1)
-    indexes = [stored_hash_index(i, (n >> i) - 1) for i in reversed(range(m))]
-    old = _read(read_hashes, indexes)
+    old = _read(read_hashes, record_hash_indexes(n))
     hashes = [record_hash]
     h = record_hash
     for i in range(m):

@@ -83,6 +83,8 @@ class LogHead(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger)
+    # The root at ``size``: each append proves itself consistent with it.
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class Checkpoint(db.Model):

@@ -49,6 +49,9 @@ class Evidence:
         Runs in the caller's transaction: the version and its evidence are stored
         together or not at all.
         """
+        # Locked first, so that the statements this one names (previous, derived_from)
+        # are the latest before it in log order, as `registry audit` rebuilds them.
+        TransparencyLog(session, self.origin).lock()
         idea = version.idea
         openings = st.new_openings()
         session.add_all(
@@ -78,6 +81,7 @@ class Evidence:
         return self._record(session, statement, st.IDEA_VERSION, idea.id, version.number)
 
     def record_withdrawal(self, session: Session, idea: Idea) -> Statement:
+        TransparencyLog(session, self.origin).lock()  # as in record_version
         previous = self.latest_statement(session, idea.id)
         statement = st.withdrawal_statement(
             registry=self.origin,
@@ -92,8 +96,9 @@ class Evidence:
     def _record(self, session, statement: dict, kind: str, idea_id, number) -> Statement:
         canonical = canonicalize(statement)
         digest = st.statement_hash(canonical)
-        kid, signing_key = self.keys.current(session, STATEMENT)
-        _, log_key = self.keys.current(session, CHECKPOINT)
+        keys = self.keys.signing(session, STATEMENT, CHECKPOINT)
+        kid, signing_key = keys[STATEMENT]
+        _, log_key = keys[CHECKPOINT]
         index, _ = TransparencyLog(session, self.origin).append(canonical, log_key)
         row = Statement(
             log_index=index,

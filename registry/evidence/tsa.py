@@ -10,6 +10,7 @@ Structures are built with asn1crypto and signed with cryptography.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -54,6 +55,9 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 }
 _MAX_CHAIN = 8  # certificates above the signer; real TSA chains have one or two
 _MAX_RESPONSE = 1 << 20  # a response is a few kilobytes; more is not a TSA talking
+# Verifying many tokens meets the same few certificates again and again: what depends
+# only on a certificate's bytes (parsing, its key, its issuer's signature on it) is kept.
+_CACHED_CERTIFICATES = 64
 
 
 class _TimeStampResp(core.Sequence):
@@ -583,6 +587,14 @@ def _signing_certificate(attributes: dict, pool: Sequence[bytes]) -> bytes:
         values = attributes["signing_certificate"]
     else:
         _fail("no signing-certificate attribute")
+    # A TSA repeats the same attribute in every token: the answer depends on its bytes
+    # and the pool alone, so it is found once.
+    return _named_certificate(type(values), values.dump(), tuple(pool))
+
+
+@functools.lru_cache(maxsize=_CACHED_CERTIFICATES)  # raises rather than return: no failure is kept
+def _named_certificate(kind: type, values_der: bytes, pool: tuple[bytes, ...]) -> bytes:
+    values = kind.load(values_der)
     if len(values) != 1 or len(values[0]["certs"]) == 0:
         _fail("signing-certificate attribute does not name one certificate")
     cert_id = values[0]["certs"][0]
@@ -597,22 +609,20 @@ def _signing_certificate(attributes: dict, pool: Sequence[bytes]) -> bytes:
         if hmac.compare_digest(hashlib.new(hash_name, der).digest(), wanted):
             issuer_serial = cert_id["issuer_serial"]
             if not isinstance(issuer_serial, core.Void):
-                parsed = asn1_x509.Certificate.load(der)
+                parsed = _asn1_certificate(der)
                 names = [name.chosen for name in issuer_serial["issuer"]]
-                if (
-                    issuer_serial["serial_number"].native != parsed.serial_number
-                    or parsed.issuer not in names
-                ):
+                named = any(_same_name(parsed.issuer, name) for name in names)
+                if issuer_serial["serial_number"].native != parsed.serial_number or not named:
                     _fail("signing-certificate issuer and serial do not match the certificate")
             return der
     _fail("signer certificate not found in the token or the intermediates")
 
 
 def _check_signer_id(sid: cms.SignerIdentifier, der: bytes, cert: x509.Certificate) -> None:
-    parsed = asn1_x509.Certificate.load(der)
+    parsed = _asn1_certificate(der)
     if sid.name == "issuer_and_serial_number":
         matches = (
-            sid.chosen["issuer"] == parsed.issuer
+            _same_name(sid.chosen["issuer"], parsed.issuer)
             and sid.chosen["serial_number"].native == parsed.serial_number
         )
     else:
@@ -629,7 +639,7 @@ def _check_signer_id(sid: cms.SignerIdentifier, der: bytes, cert: x509.Certifica
 def _check_signature(cert: x509.Certificate, signer: cms.SignerInfo, signed: bytes) -> None:
     algorithm: algos.SignedDigestAlgorithm = signer["signature_algorithm"]
     signature = signer["signature"].native
-    key = cert.public_key()
+    key = _public_key(cert)
     try:
         kind = algorithm.signature_algo
         try:
@@ -661,6 +671,7 @@ def _check_signature(cert: x509.Certificate, signer: cms.SignerInfo, signed: byt
         raise VerificationError("timestamp", f"unsupported signature algorithm: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=_CACHED_CERTIFICATES)  # raises rather than return: no failure is kept
 def _check_timestamping_only(cert: x509.Certificate) -> None:
     try:
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
@@ -695,6 +706,7 @@ def _check_chain(
     _fail("certificate chain is too long")
 
 
+@functools.lru_cache(maxsize=_CACHED_CERTIFICATES)
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         cert.verify_directly_issued_by(issuer)
@@ -715,10 +727,29 @@ def _check_valid_at(cert: x509.Certificate, at: datetime) -> None:
         _fail(f"certificate {cert.subject.rfc4514_string()} is not valid at {at.isoformat()}")
 
 
+def _same_name(name: asn1_x509.Name, other: object) -> bool:
+    # The same encoding is the same name; only different encodings need RFC 5280's
+    # comparison, whose string preparation costs more than the rest of a verification.
+    if not isinstance(other, asn1_x509.Name):  # another kind of GeneralName
+        return False
+    return name.chosen.dump() == other.chosen.dump() or name == other
+
+
+@functools.lru_cache(maxsize=_CACHED_CERTIFICATES)
+def _asn1_certificate(der: bytes) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(der)
+
+
+@functools.lru_cache(maxsize=_CACHED_CERTIFICATES)
+def _public_key(cert: x509.Certificate):
+    return cert.public_key()
+
+
+@functools.lru_cache(maxsize=_CACHED_CERTIFICATES)  # a malformed one raises, so is not kept
 def _load_certificate(der: bytes) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is no ValueError
         raise VerificationError("timestamp", "a certificate is malformed") from exc
 
 

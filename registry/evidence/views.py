@@ -16,6 +16,7 @@ from registry.errors import APIError, Invalid
 from registry.evidence import publication
 from registry.evidence.log import TransparencyLog
 from registry.evidence.models import Statement
+from registry.evidence.receipts import Keyset, claimed_tree_size, verify_receipt
 from registry.evidence.schemas import (
     ENTRIES_MAX,
     ConsistencyProofSchema,
@@ -24,8 +25,11 @@ from registry.evidence.schemas import (
     InclusionProofSchema,
     InclusionQuerySchema,
     LogEntriesSchema,
+    VerificationSchema,
+    VerifyRequestSchema,
 )
 from registry.evidence.service import Evidence
+from registry.evidence.statements import COMMITTED_FIELDS, field_value
 
 blp = Blueprint("evidence", __name__, url_prefix="/api/v1", description="Evidence")
 TSA_REQUEST_MAX = 4096
@@ -167,3 +171,53 @@ def timestamp():
     if len(body) > TSA_REQUEST_MAX:
         raise APIError(413, f"A time-stamp request is at most {TSA_REQUEST_MAX} bytes.")
     return Response(_evidence().tsa.respond(body), mimetype="application/timestamp-reply")
+
+
+@blp.route("/verify", methods=["POST"])
+@blp.arguments(VerifyRequestSchema)
+@blp.response(200, VerificationSchema)
+@requires(Permission.RECEIPT_VERIFY)
+def verify(request_body):
+    """Verify a receipt against this registry's published keys, as ``registry verify`` does.
+
+    A receipt that fails a check is still a 200, with ``ok`` false and the check that
+    failed; only a malformed request is a 422. With ``previous_checkpoint``, the registry
+    supplies the consistency proof from its own log, and the proof is checked against
+    both signed roots, so it need not be trusted.
+    """
+    evidence = _evidence()
+    keyset = Keyset.from_jwks(publication.keyset(db.session, evidence.tsa, evidence.origin))
+    receipt = request_body["receipt"]
+    previous = request_body.get("previous_checkpoint")
+    given = request_body.get("content", {})
+    content = {  # in the order statements commit to them, whatever the JSON's order
+        field: value.encode() if isinstance(value, str) else field_value(field, value)
+        for field in COMMITTED_FIELDS
+        if (value := given.get(field)) is not None
+    }
+    report = verify_receipt(
+        receipt,
+        keyset,
+        content=content,
+        previous_checkpoint=previous,
+        consistency_proof=_consistency_proof(receipt, previous),
+    )
+    return report.to_dict()
+
+
+def _consistency_proof(receipt: dict, previous: str | None) -> list[bytes] | None:
+    """The proof between the sizes the two checkpoints claim, if the log holds both.
+
+    It is only a hint: verification checks it against both checkpoints' signed roots.
+    """
+    if previous is None:
+        return None
+    log = receipt.get("log")
+    sizes = (claimed_tree_size(previous), log.get("tree_size") if isinstance(log, dict) else None)
+    if not all(isinstance(size, int) and size >= 1 for size in sizes):
+        return None  # verification says what is wrong
+    first, second = sorted(sizes)
+    log_ = _log()
+    if first == second or second > log_.size():
+        return None
+    return log_.consistency(second, first)
