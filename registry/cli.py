@@ -168,6 +168,14 @@ def clients_create(organisation: str, name: str) -> None:
     click.echo("The secret is shown only now; store it in the client's secret store.", err=True)
 
 
+@main.command("access-policy")
+def access_policy() -> None:
+    """Print the access policy table as Markdown (docs/access-policy.md)."""
+    from registry.access.policy import markdown
+
+    click.echo(markdown(), nl=False)
+
+
 def _evidence_commands() -> None:
     # Imported here: they use _app() from this module.
     from registry.evidence.audit import audit_command

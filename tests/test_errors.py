@@ -67,7 +67,7 @@ def test_a_method_the_route_lacks_is_405_with_allow(client, auth, method, path, 
     [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic cGF0OnNlY3JldA=="}],
 )
 def test_no_valid_token_is_401_with_a_challenge(client, headers):
-    response = client.get("/api/v1/ideas", headers=headers)
+    response = client.get("/api/v1/me", headers=headers)
     body = error_body(response, 401)
     assert body["errors"] == {}
     assert response.headers["WWW-Authenticate"].startswith("Bearer")

@@ -10,7 +10,7 @@ from registry.alliance.models import OrganisationKind, Person, Role
 
 @dataclass(frozen=True)
 class Principal:
-    person_id: uuid.UUID
+    person_id: uuid.UUID | None  # None: anonymous
     display_name: str
     email: str | None
     # (organisation id, organisation kind, role) for each membership.
@@ -30,6 +30,29 @@ class Principal:
             group_ids=frozenset(g.group_id for g in person.group_memberships),
             client_id=client_id,
         )
+
+    @classmethod
+    def anonymous(cls) -> Principal:
+        """Someone without a token: reads what is published, nothing else."""
+        return cls(None, "anonymous", None, frozenset(), frozenset())
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.person_id is None
+
+    @property
+    def is_alliance_member(self) -> bool:
+        """Takes part in the alliance: a member or CCG staff somewhere (auditors and
+        administrators alone do not, so they never read content as members)."""
+        return any(r in {Role.MEMBER, Role.CCG_STAFF} for _, _, r in self.memberships)
+
+    @property
+    def is_auditor(self) -> bool:
+        return self.has_role(Role.AUDITOR)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.ADMIN)
 
     def has_role(self, role: Role) -> bool:
         return any(r == role for _, _, r in self.memberships)

@@ -111,8 +111,8 @@ class IdeaListQuerySchema(ma.Schema):
     per_page = ma.fields.Integer(load_default=20, validate=validate.Range(1, PER_PAGE_MAX))
 
 
-class IdeaVersionSchema(ma.Schema):
-    """An idea as of one version (the latest, unless a version is asked for)."""
+class IdeaRegistrationSchema(ma.Schema):
+    """That an idea is registered, whose it is and when: for readers of no content."""
 
     id = ma.fields.UUID(attribute="idea.id")
     version = ma.fields.Integer(attribute="number")
@@ -124,20 +124,48 @@ class IdeaVersionSchema(ma.Schema):
     group = ma.fields.UUID(attribute="idea.group_id", allow_none=True)
     group_name = ma.fields.Function(lambda v: v.idea.group.name if v.idea.group else None)
     sensitivity = ma.fields.String()
-    title = ma.fields.String()
-    summary = ma.fields.String()
-    body = ma.fields.String()
-    tags = ma.fields.List(ma.fields.String())
-    derived_from = ma.fields.List(ma.fields.UUID())
     submitted_by = ma.fields.UUID(attribute="submitted_by_id")
     submitted_at = ma.fields.DateTime(format="iso")
     registered_at = ma.fields.DateTime(attribute="idea.created_at", format="iso")
     withdrawn_at = ma.fields.DateTime(attribute="idea.withdrawn_at", format="iso")
+
+
+class IdeaAbstractSchema(IdeaRegistrationSchema):
+    """The abstract: what alliance members see of a commercial idea."""
+
+    title = ma.fields.String()
+    summary = ma.fields.String()
+    tags = ma.fields.List(ma.fields.String())
+    derived_from = ma.fields.List(ma.fields.UUID())
     withdrawal_reason = ma.fields.String(attribute="idea.withdrawal_reason")
 
 
+class IdeaVersionSchema(IdeaAbstractSchema):
+    """An idea as of one version, body included: for those who may read it."""
+
+    body = ma.fields.String()
+
+
+class IdeaShownSchema(IdeaVersionSchema):
+    """Each idea in the form its reader may see: the registration, the abstract, or
+    all of it, as the access policy decides (documented here in its fullest form)."""
+
+    def dump(self, obj, *, many=None):
+        from registry.access.policy import Action
+
+        if self.many if many is None else many:
+            return [self.dump(item, many=False) for item in obj]
+        if Action.READ_BODY in obj.actions:
+            audience = IdeaVersionSchema
+        elif Action.READ_ABSTRACT in obj.actions:
+            audience = IdeaAbstractSchema
+        else:
+            audience = IdeaRegistrationSchema
+        return audience().dump(obj.version)
+
+
 class IdeaPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(IdeaVersionSchema))
+    items = ma.fields.List(ma.fields.Nested(IdeaShownSchema))
     page = ma.fields.Integer()
     per_page = ma.fields.Integer()
     total = ma.fields.Integer()

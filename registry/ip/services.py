@@ -20,7 +20,8 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
-from registry.access import Permission, acts_as_owner, require
+from registry.access import Permission, require, require_on
+from registry.access.policy import Action, actions, visible
 from registry.alliance.models import Group, Organisation, OrganisationKind
 from registry.auth.principal import Principal
 from registry.db import utcnow
@@ -32,6 +33,7 @@ from registry.ip.models import (
     IdeaState,
     IdeaVersion,
     Origin,
+    Sensitivity,
     VersionTag,
 )
 
@@ -45,8 +47,16 @@ class Submission:
 
 
 @dataclass(frozen=True)
+class Shown:
+    """A version, and what the reader may see of it (decides the response schema)."""
+
+    version: IdeaVersion
+    actions: frozenset[Action]
+
+
+@dataclass(frozen=True)
 class IdeaPage:
-    items: list[IdeaVersion]
+    items: list[Shown]
     page: int
     per_page: int
     total: int
@@ -77,7 +87,7 @@ class IdeaRegister:
             owner, group = self._provider_owner(principal, request["owner"], request["group"])
         else:
             owner, group = self._forum_owner(principal, request["group"])
-        self._check_sources(request["derived_from"], idea_id=None)
+        self._check_sources(principal, request["derived_from"], idea_id=None)
 
         now = utcnow()
         idea = Idea(
@@ -99,7 +109,7 @@ class IdeaRegister:
     ) -> Submission:
         """Store a new version. Origin, owner and group cannot change (422)."""
         idea = self._idea_for_update(idea_id)
-        require(principal, Permission.IDEA_ADD_VERSION, idea)
+        require_on(principal, Action.ADD_VERSION, idea, self._sensitivity(idea))
         if idea.state is IdeaState.WITHDRAWN:
             raise APIError(409, "This idea is withdrawn; it takes no new versions.")
         for field, current in (
@@ -114,7 +124,7 @@ class IdeaRegister:
                     f"A new version keeps its idea's {field}. Reclassification is a "
                     "recorded decision of the Executive Group, not an edit.",
                 )
-        self._check_sources(request["derived_from"], idea_id=idea.id)
+        self._check_sources(principal, request["derived_from"], idea_id=idea.id)
 
         now = utcnow()
         number = idea.latest_version + 1
@@ -137,10 +147,10 @@ class IdeaRegister:
             self.session.commit()
         return Submission(version, self._receipt(principal, version, statement))
 
-    def withdraw(self, principal: Principal, idea_id: uuid.UUID, reason: str) -> IdeaVersion:
+    def withdraw(self, principal: Principal, idea_id: uuid.UUID, reason: str) -> Shown:
         """Withdraw an idea. It stays in the register, marked withdrawn; 409 if it already is."""
         idea = self._idea_for_update(idea_id)
-        require(principal, Permission.IDEA_WITHDRAW, idea)
+        require_on(principal, Action.WITHDRAW, idea, self._sensitivity(idea))
         if idea.state is IdeaState.WITHDRAWN:
             raise APIError(409, "This idea is already withdrawn.")
         idea.state = IdeaState.WITHDRAWN
@@ -153,12 +163,17 @@ class IdeaRegister:
 
     # -- reading ---------------------------------------------------------------
 
-    def latest(self, principal: Principal, idea_id: uuid.UUID) -> IdeaVersion:
+    def latest(self, principal: Principal, idea_id: uuid.UUID) -> Shown:
         idea = self._idea(idea_id)
         return self.version(principal, idea.id, idea.latest_version)
 
-    def version(self, principal: Principal, idea_id: uuid.UUID, number: int) -> IdeaVersion:
-        require(principal, Permission.IDEA_READ)
+    def version(self, principal: Principal, idea_id: uuid.UUID, number: int) -> Shown:
+        """A version as this reader may see it; 404 if they may not know the idea exists."""
+        version = self._version(idea_id, number)
+        require_on(principal, Action.LIST, version.idea, version.sensitivity)
+        return Shown(version, actions(principal, version.idea, version.sensitivity))
+
+    def _version(self, idea_id: uuid.UUID, number: int) -> IdeaVersion:
         version = self.session.scalar(
             select(IdeaVersion)
             .join(IdeaVersion.idea)
@@ -171,7 +186,8 @@ class IdeaRegister:
 
     def receipt(self, principal: Principal, idea_id: uuid.UUID, number: int) -> dict[str, Any]:
         """The receipt for a version, proved against the latest checkpoint."""
-        version = self.version(principal, idea_id, number)
+        version = self._version(idea_id, number)
+        require_on(principal, Action.READ_RECEIPT, version.idea, version.sensitivity)
         statement = self.evidence.version_statement(self.session, idea_id, number)
         if statement is None:
             raise NotFound("Statement")
@@ -179,17 +195,15 @@ class IdeaRegister:
 
     def _receipt(self, principal: Principal, version: IdeaVersion, statement) -> dict[str, Any]:
         # The openings reveal nothing by themselves, but with them anyone holding the
-        # content can prove it: they go only to those who act as the idea's owner.
-        openings = (
-            self.evidence.openings(self.session, version)
-            if acts_as_owner(principal, version.idea)
-            else None
-        )
+        # content can prove it: they go only to the owner's side.
+        may_open = Action.READ_OPENINGS in actions(principal, version.idea, version.sensitivity)
+        openings = self.evidence.openings(self.session, version) if may_open else None
         return self.evidence.receipt(self.session, statement, openings)
 
     def list(self, principal: Principal, query: dict[str, Any]) -> IdeaPage:
-        require(principal, Permission.IDEA_LIST)
-        conditions = []
+        # What the reader may not know exists is filtered in the query: it never
+        # reaches a page, a count or anything computed from them.
+        conditions = [visible(principal, IdeaVersion.sensitivity)]
         if not query["include_withdrawn"]:
             conditions.append(Idea.state == IdeaState.ACTIVE)
         if "owner" in query:
@@ -224,7 +238,12 @@ class IdeaRegister:
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
-        return IdeaPage(list(items), page, per_page, total or 0)
+        return IdeaPage(
+            [Shown(v, actions(principal, v.idea, v.sensitivity)) for v in items],
+            page,
+            per_page,
+            total or 0,
+        )
 
     # -- the ownership rule ----------------------------------------------------
 
@@ -280,12 +299,24 @@ class IdeaRegister:
         # Whatever the request said: new IP evolved in a group belongs to the CCG.
         return ccg, group
 
-    def _check_sources(self, sources: list[uuid.UUID], idea_id: uuid.UUID | None) -> None:
+    def _check_sources(
+        self, principal: Principal, sources: list[uuid.UUID], idea_id: uuid.UUID | None
+    ) -> None:
         if not sources:
             return
         if idea_id is not None and idea_id in sources:
             raise Invalid("derived_from", "An idea cannot derive from itself.")
-        found = set(self.session.scalars(select(Idea.id).where(Idea.id.in_(sources))))
+        # An idea the submitter may not know exists is as unknown as a made-up id.
+        found = set(
+            self.session.scalars(
+                select(Idea.id)
+                .join(
+                    IdeaVersion,
+                    and_(IdeaVersion.idea_id == Idea.id, IdeaVersion.number == Idea.latest_version),
+                )
+                .where(Idea.id.in_(sources), visible(principal, IdeaVersion.sensitivity))
+            )
+        )
         missing = [str(s) for s in sources if s not in found]
         if missing:
             raise Invalid("derived_from", f"Unknown ideas: {', '.join(missing)}.")
@@ -313,6 +344,14 @@ class IdeaRegister:
         return seen
 
     # -- helpers ---------------------------------------------------------------
+
+    def _sensitivity(self, idea: Idea) -> Sensitivity:
+        """The idea's sensitivity now: its latest version's."""
+        return self.session.scalar(
+            select(IdeaVersion.sensitivity).where(
+                IdeaVersion.idea_id == idea.id, IdeaVersion.number == idea.latest_version
+            )
+        )
 
     def _idea(self, idea_id: uuid.UUID) -> Idea:
         idea = self.session.get(Idea, idea_id)

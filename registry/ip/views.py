@@ -12,7 +12,7 @@ from registry.ip.schemas import (
     IdeaCreateSchema,
     IdeaListQuerySchema,
     IdeaPageSchema,
-    IdeaVersionSchema,
+    IdeaShownSchema,
     ReceiptSchema,
     SubmissionSchema,
     VersionCreateSchema,
@@ -52,7 +52,7 @@ def list_ideas(query):
 
 
 @blp.route("/<uuid:idea_id>", methods=["GET"])
-@blp.response(200, IdeaVersionSchema)
+@blp.response(200, IdeaShownSchema)
 @requires(Permission.IDEA_READ)
 def get_idea(idea_id: uuid.UUID):
     """An idea as of its latest version."""
@@ -69,7 +69,7 @@ def add_version(request, idea_id: uuid.UUID):
 
 
 @blp.route("/<uuid:idea_id>/versions/<int:number>", methods=["GET"])
-@blp.response(200, IdeaVersionSchema)
+@blp.response(200, IdeaShownSchema)
 @requires(Permission.IDEA_READ)
 def get_version(idea_id: uuid.UUID, number: int):
     """One version of an idea, exactly as it was stored."""
@@ -78,7 +78,7 @@ def get_version(idea_id: uuid.UUID, number: int):
 
 @blp.route("/<uuid:idea_id>/withdraw", methods=["POST"])
 @blp.arguments(WithdrawSchema)
-@blp.response(200, IdeaVersionSchema)
+@blp.response(200, IdeaShownSchema)
 @requires(Permission.IDEA_WITHDRAW)
 def withdraw(request, idea_id: uuid.UUID):
     """Withdraw an idea. Nothing is erased: it stays in the register, marked withdrawn."""

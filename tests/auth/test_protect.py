@@ -30,6 +30,11 @@ PUBLIC_ENDPOINTS = {
     "evidence.tsa_certificates",
     "health.healthz",
     "health.readyz",
+    # Without a token these answer as for anyone: published ideas only (the access policy).
+    "ideas.list_ideas",
+    "ideas.get_idea",
+    "ideas.get_version",
+    "ideas.get_receipt",
     "oauth.jwks",
     "oauth.metadata",
     "oauth.token",

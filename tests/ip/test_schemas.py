@@ -120,7 +120,7 @@ def test_fields_at_their_limits_are_accepted(make_idea, fetch):
         "derived_from": sources,
     }
     idea = make_idea(**limits)
-    stored = fetch(f"/ideas/{idea['id']}/versions/1")
+    stored = fetch(f"/ideas/{idea['id']}/versions/1", by=PAT)
     assert {field: stored[field] for field in limits} == limits
 
 

@@ -374,7 +374,7 @@ def test_each_version_reads_back_exactly_as_stored(make_idea, add_version, fetch
     third = add_version(first["id"], title="Third thoughts", tags=[])
 
     for stored in (first, second, third):
-        read = fetch(f"/ideas/{first['id']}/versions/{stored['version']}")
+        read = fetch(f"/ideas/{first['id']}/versions/{stored['version']}", by=PAT)
         assert {f: read[f] for f in VERSION_FIELDS} == {f: stored[f] for f in VERSION_FIELDS}
         assert read["latest_version"] == 3
     assert first["tags"] == ["frailty", "falls prevention"]

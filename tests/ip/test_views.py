@@ -62,7 +62,7 @@ def test_a_registered_idea_says_everything_about_its_version(client, auth, fetch
 @pytest.mark.parametrize("sensitivity", ["public", "alliance", "commercial", "confidential"])
 def test_every_sensitivity_is_stored(make_idea, fetch, sensitivity):
     idea = make_idea(sensitivity=sensitivity)
-    assert fetch(f"/ideas/{idea['id']}/versions/1")["sensitivity"] == sensitivity
+    assert fetch(f"/ideas/{idea['id']}/versions/1", by=PAT)["sensitivity"] == sensitivity
 
 
 @pytest.mark.parametrize(
@@ -274,8 +274,12 @@ def test_the_list_hides_withdrawn_ideas_unless_asked(three_ideas, withdraw, fetc
     assert _ids(fetch("/ideas", include_withdrawn="false")) == _ids(shown)
 
 
-def test_listing_needs_a_token(client, three_ideas):
-    error_body(client.get("/api/v1/ideas"), 401)
+def test_without_a_token_only_published_ideas_are_listed(client, make_idea, three_ideas):
+    published = make_idea(by=PAT, sensitivity="public", title="Published")
+    page = client.get("/api/v1/ideas").json
+    assert _ids(page) == [published["id"]]
+    assert page["total"] == 1
+    assert page["items"][0]["body"] == published["body"]
 
 
 def test_an_unknown_query_parameter_is_refused_not_ignored(client, auth):

@@ -1,0 +1,196 @@
+"""The access policy: one deny-by-default table for every path.
+
+(relation of the person to the idea, sensitivity, action) -> allowed. The same
+table decides a single object (:func:`allowed`), builds the SQL filter every
+list uses (:func:`visible`), and writes docs/access-policy.md (:func:`markdown`).
+What the table does not grant is refused.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, and_, false, or_, true
+
+from registry.auth.principal import Principal
+from registry.ip.models import Idea, Origin, Sensitivity
+
+
+class Relation(enum.StrEnum):
+    ANYONE = "anyone"  # also without a token
+    MEMBER = "alliance-member"  # signed in with a member or CCG staff role somewhere
+    CCG_STAFF = "ccg-staff"  # staff of the CCG
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    OWNER = "owner-member"  # member of the owning provider; for forum ideas, CCG staff
+    GROUP_MEMBER = "group-member"  # member of the group a forum idea evolved in
+
+
+class Action(enum.StrEnum):
+    LIST = "list"  # know it exists: in lists, and its registration by id
+    READ_ABSTRACT = "read-abstract"  # title, summary, tags
+    READ_BODY = "read-body"
+    READ_RECEIPT = "read-receipt"  # statement, signature, timestamps, proofs: no content
+    READ_OPENINGS = "read-openings"  # the salts that let one prove the content to others
+    ADD_VERSION = "add-version"
+    WITHDRAW = "withdraw"
+
+
+PUBLIC, ALLIANCE, COMMERCIAL, CONFIDENTIAL = (
+    Sensitivity.PUBLIC,
+    Sensitivity.ALLIANCE,
+    Sensitivity.COMMERCIAL,
+    Sensitivity.CONFIDENTIAL,
+)
+EVERYTHING = frozenset(Action)
+READ = frozenset({Action.LIST, Action.READ_ABSTRACT, Action.READ_BODY, Action.READ_RECEIPT})
+ABSTRACT = frozenset({Action.LIST, Action.READ_ABSTRACT, Action.READ_RECEIPT})
+REGISTRATION = frozenset({Action.LIST, Action.READ_RECEIPT})
+NOTHING: frozenset[Action] = frozenset()
+
+
+def _same(actions: frozenset[Action]) -> dict[Sensitivity, frozenset[Action]]:
+    return dict.fromkeys(Sensitivity, actions)
+
+
+TABLE: dict[Relation, dict[Sensitivity, frozenset[Action]]] = {
+    # Published shared innovations: anyone reads them.
+    Relation.ANYONE: {PUBLIC: READ, ALLIANCE: NOTHING, COMMERCIAL: NOTHING, CONFIDENTIAL: NOTHING},
+    # Alliance members see that commercial ideas exist and whose they are, not their bodies.
+    Relation.MEMBER: {PUBLIC: READ, ALLIANCE: READ, COMMERCIAL: ABSTRACT, CONFIDENTIAL: NOTHING},
+    # The CCG reads no provider body without a grant: procurement must be fair.
+    Relation.CCG_STAFF: {PUBLIC: READ, ALLIANCE: READ, COMMERCIAL: ABSTRACT, CONFIDENTIAL: NOTHING},
+    # Auditors check evidence, never content: registrations and receipts only.
+    Relation.AUDITOR: _same(REGISTRATION),
+    # Administrators manage people and organisations, not content.
+    Relation.ADMIN: {
+        PUBLIC: REGISTRATION,
+        ALLIANCE: REGISTRATION,
+        COMMERCIAL: REGISTRATION,
+        CONFIDENTIAL: NOTHING,
+    },
+    Relation.OWNER: _same(EVERYTHING),
+    # For forum ideas the owner is the CCG: the group's members act as its members.
+    Relation.GROUP_MEMBER: _same(EVERYTHING),
+}
+
+
+def relations(principal: Principal, idea: Idea) -> frozenset[Relation]:
+    """Every relation ``principal`` holds to ``idea``."""
+    held = {Relation.ANYONE}
+    if principal.is_anonymous:
+        return frozenset(held)
+    if principal.is_alliance_member:
+        held.add(Relation.MEMBER)
+    if principal.is_ccg_staff:
+        held.add(Relation.CCG_STAFF)
+    if principal.is_auditor:
+        held.add(Relation.AUDITOR)
+    if principal.is_admin:
+        held.add(Relation.ADMIN)
+    if idea.origin is Origin.PROVIDER and principal.member_of(idea.owner_id):
+        held.add(Relation.OWNER)
+    if idea.origin is Origin.FORUM:
+        if principal.is_ccg_staff:
+            held.add(Relation.OWNER)
+        if principal.in_group(idea.group_id):
+            held.add(Relation.GROUP_MEMBER)
+    return frozenset(held)
+
+
+def allowed(principal: Principal, action: Action, idea: Idea, sensitivity: Sensitivity) -> bool:
+    """May ``principal`` do ``action`` on ``idea`` as of a version of ``sensitivity``?"""
+    return any(action in TABLE[r][sensitivity] for r in relations(principal, idea))
+
+
+def actions(principal: Principal, idea: Idea, sensitivity: Sensitivity) -> frozenset[Action]:
+    return frozenset().union(*(TABLE[r][sensitivity] for r in relations(principal, idea)))
+
+
+def _sensitivities(relation: Relation, action: Action) -> list[Sensitivity]:
+    return [s for s, granted in TABLE[relation].items() if action in granted]
+
+
+def visible(principal: Principal, sensitivity: ColumnElement, action: Action = Action.LIST):
+    """The SQL condition, over ``Idea`` and a version's ``sensitivity`` column, that
+    holds exactly where :func:`allowed` would allow ``action``."""
+    conditions = []
+    for relation in Relation:
+        held = _holds(principal, relation)
+        levels = _sensitivities(relation, action)
+        if levels and held is not None:
+            conditions.append(and_(held, sensitivity.in_(levels)))
+    return or_(*conditions) if conditions else false()
+
+
+def _holds(principal: Principal, relation: Relation) -> ColumnElement | None:
+    """SQL for 'principal holds relation to the idea', or None where they never do."""
+    if relation is Relation.ANYONE:
+        return true()
+    if principal.is_anonymous:
+        return None
+    flags = {
+        Relation.MEMBER: principal.is_alliance_member,
+        Relation.CCG_STAFF: principal.is_ccg_staff,
+        Relation.AUDITOR: principal.is_auditor,
+        Relation.ADMIN: principal.is_admin,
+    }
+    if relation in flags:
+        return true() if flags[relation] else None
+    if relation is Relation.OWNER:
+        owners = [and_(Idea.origin == Origin.PROVIDER, Idea.owner_id.in_(_ids(principal)))]
+        if principal.is_ccg_staff:
+            owners.append(Idea.origin == Origin.FORUM)
+        return or_(*owners)
+    if relation is Relation.GROUP_MEMBER:
+        return and_(Idea.origin == Origin.FORUM, Idea.group_id.in_(list(principal.group_ids)))
+    raise AssertionError(f"no SQL for relation {relation}")
+
+
+def _ids(principal: Principal) -> list:
+    return list(principal.provider_organisation_ids)
+
+
+def markdown() -> str:
+    """docs/access-policy.md, generated from :data:`TABLE`."""
+    lines = [
+        "# Access policy",
+        "",
+        "Generated from `registry/access/policy.py` (`registry access-policy > "
+        "docs/access-policy.md`); a test fails when this file and the table differ.",
+        "",
+        "Deny by default: an action not listed for any relation a person holds is refused. "
+        "A person holds every relation that applies (a CCG staff member is also an alliance "
+        "member). Someone who may not `list` an idea gets 404, as for an unknown id; someone "
+        "who may list it but not do the action gets 403, or the response leaves the content "
+        "out.",
+        "",
+        "Relations:",
+        "",
+        *_describe(Relation),
+        "",
+        "| relation | " + " | ".join(s.value for s in Sensitivity) + " |",
+        "|---|" + "---|" * len(Sensitivity),
+    ]
+    for relation, row in TABLE.items():
+        cells = [", ".join(a.value for a in Action if a in row[s]) or "-" for s in Sensitivity]
+        lines.append(f"| {relation.value} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+DESCRIPTIONS = {
+    Relation.ANYONE: "anyone, also without a token",
+    Relation.MEMBER: "signed in, with a member or CCG staff role in an alliance organisation",
+    Relation.CCG_STAFF: "CCG staff, with that role at the CCG",
+    Relation.AUDITOR: "an auditor: reads statements, receipts and proofs, never content",
+    Relation.ADMIN: "an administrator: manages people and organisations, not content",
+    Relation.OWNER: "a member of the owning provider; for forum ideas (owned by the CCG), "
+    "CCG staff",
+    Relation.GROUP_MEMBER: "a member of the forum, cluster or Executive Group a forum idea "
+    "evolved in",
+}
+
+
+def _describe(items: Iterable[Relation]) -> list[str]:
+    return [f"- `{r.value}`: {DESCRIPTIONS[r]}" for r in items]
