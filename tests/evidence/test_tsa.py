@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from registry.evidence.errors import VerificationError
+from registry.evidence.jcs import canonicalize
 from registry.evidence.tsa import (
     CERTIFICATE,
     KEY,
@@ -641,3 +642,59 @@ def test_unreachable_tsa_is_a_tsa_error():
 def test_request_timestamp_refuses_other_schemes():
     with pytest.raises(ValueError, match="http or https"):
         request_timestamp("file:///etc/passwd", DIGEST)
+
+
+# -- configured external TSAs, through a submission -------------------------------------
+
+
+def test_a_configured_external_tsa_adds_its_token_beside_ours(make_app, auth, external_tsa):
+    url, other = external_tsa
+    app = make_app(EXTERNAL_TSAS=[f"{url}/tsa"])
+    client = app.test_client()
+    response = client.post(
+        "/api/v1/ideas",
+        headers=auth("pat@northside.example"),
+        json={
+            "title": "Witnessed twice",
+            "summary": "s",
+            "body": "b",
+            "sensitivity": "alliance",
+            "origin": "provider",
+        },
+    )
+    assert response.status_code == 201, response.json
+    tokens = {
+        t["tsa"]: base64.b64decode(t["token"]) for t in response.json["receipt"]["timestamps"]
+    }
+    assert set(tokens) == {"registry", f"{url}/tsa"}
+    statement = response.json["receipt"]["statement"]
+    digest = hashlib.sha256(canonicalize(statement)).digest()
+    witnessed = verify_timestamp(tokens[f"{url}/tsa"], digest, roots=[other.root_certificate])
+    assert witnessed.tsa == "External Witness TSA"
+    with pytest.raises(VerificationError, match="timestamp"):
+        verify_timestamp(
+            tokens[f"{url}/tsa"],
+            digest,
+            roots=[app.extensions["registry.evidence"].tsa.root_certificate],
+        )
+
+
+def test_an_external_tsa_that_fails_does_not_fail_the_submission(
+    make_app, auth, external_tsa, caplog
+):
+    url, _ = external_tsa
+    client = make_app(EXTERNAL_TSAS=[f"{url}/broken"]).test_client()
+    response = client.post(
+        "/api/v1/ideas",
+        headers=auth("pat@northside.example"),
+        json={
+            "title": "t",
+            "summary": "s",
+            "body": "b",
+            "sensitivity": "alliance",
+            "origin": "provider",
+        },
+    )
+    assert response.status_code == 201, response.json
+    assert [t["tsa"] for t in response.json["receipt"]["timestamps"]] == ["registry"]
+    assert "gave no token" in caplog.text
