@@ -13,19 +13,26 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
+import click
 import psycopg
 import pytest
+from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 
+import registry
 from registry import MIGRATIONS, create_app, demo
 from registry.alliance.services import person_by_email
 from registry.auth.tokens import person_token
+from registry.cli import main
 from registry.db import db
 from registry.evidence.keys import register_keys
 from registry.instance import create_keys
@@ -33,14 +40,19 @@ from tests.pg_available import conninfo
 
 ISSUER = "http://registry.test"
 
+Backend = Literal["sqlite", "postgresql"]
+
 
 @contextmanager
-def empty_database(sqlite_path: Path) -> Iterator[str]:
-    """A database with nothing in it, on the backend the suite runs on: a new SQLite
-    file, or a new PostgreSQL database on the server in REGISTRY_TEST_DATABASE_URL,
-    dropped on exit."""
+def empty_database(sqlite_path: Path, backend: Backend | None = None) -> Iterator[str]:
+    """A database with nothing in it, on ``backend`` or else the one the suite runs on: a
+    new SQLite file, or a new PostgreSQL database on the server in
+    REGISTRY_TEST_DATABASE_URL, dropped on exit. Asked for PostgreSQL with no server
+    named, it skips the test."""
     server = os.environ.get("REGISTRY_TEST_DATABASE_URL")
-    if not server:
+    if backend == "postgresql" and not server:
+        pytest.skip("PostgreSQL: REGISTRY_TEST_DATABASE_URL is not set (`make test` sets it)")
+    if backend == "sqlite" or not server:
         yield f"sqlite:///{sqlite_path}"
         return
     name = f"registry_test_{secrets.token_hex(4)}"
@@ -61,12 +73,80 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def make_empty_database(tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """A factory: the URL of another empty database, dropped after the test."""
+def make_empty_database(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """A factory: the URL of another empty database, dropped after the test; on the suite's
+    backend unless one is named."""
     with ExitStack() as stack:
-        yield lambda: stack.enter_context(
-            empty_database(tmp_path / f"empty-{secrets.token_hex(4)}.db")
+        yield lambda backend=None: stack.enter_context(
+            empty_database(tmp_path / f"empty-{secrets.token_hex(4)}.db", backend)
         )
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An instance folder and a database of its own, as the `registry` commands see them."""
+
+    path: Path
+    database_url: str
+    demo: bool = True
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "REGISTRY_INSTANCE_PATH": str(self.path),
+            "REGISTRY_DATABASE_URL": self.database_url,
+            "REGISTRY_ISSUER": ISSUER,
+            "REGISTRY_DEMO": "1" if self.demo else "0",
+            "REGISTRY_OIDC_ISSUERS": "[]",
+        }
+
+    def run(self, command: click.Command, *args: str) -> Result:
+        """Run `registry` (``main``) or one of its groups on the instance."""
+        return CliRunner().invoke(command, list(args), env=self.env)
+
+    @cached_property
+    def app(self) -> Flask:
+        """An app serving the instance, built on first use (after `registry init`)."""
+        return registry.create_app(
+            {
+                "INSTANCE_PATH": str(self.path),
+                "DATABASE_URL": self.database_url,
+                "ISSUER": ISSUER,
+                "DEMO": self.demo,
+                "OIDC_ISSUERS": [],
+            }
+        )
+
+
+@pytest.fixture
+def make_instance(
+    tmp_path: Path, make_empty_database, monkeypatch
+) -> Iterator[Callable[..., Instance]]:
+    """A factory: a new instance on an empty database (see ``make_empty_database``), set up
+    by running each of ``commands`` (e.g. "init", "demo") as `registry COMMAND`. Every app
+    built meanwhile, by the commands or the tests, has its pool closed before the database
+    is dropped."""
+    made: list[Flask] = []
+    create = registry.create_app
+
+    def record(config=None) -> Flask:
+        made.append(create(config))
+        return made[-1]
+
+    monkeypatch.setattr(registry, "create_app", record)
+
+    def make(*commands: str, backend: Backend | None = None, demo: bool = True) -> Instance:
+        path = tmp_path / f"instance-{secrets.token_hex(4)}"
+        instance = Instance(path, make_empty_database(backend), demo)
+        for command in commands:
+            result = instance.run(main, command)
+            assert result.exit_code == 0, result.output
+        return instance
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

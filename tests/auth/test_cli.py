@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import re
 import stat
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
-from click.testing import CliRunner, Result
-from flask import Flask
+from click.testing import Result
 from flask.testing import FlaskClient
 
-import registry
 from registry.auth.keys import FILENAME as KEY_FILE
 from registry.cli import main
-from registry.db import db
+from tests.conftest import Instance
 
-ISSUER = "http://cli.registry.test"
 JWT = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
@@ -29,67 +26,21 @@ def transaction() -> None:
 
 
 @pytest.fixture
-def instance(tmp_path: Path) -> Path:
-    return tmp_path / "instance"
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def instance(make_instance) -> Instance:
     # Always SQLite, even when the suite runs on PostgreSQL: a database of its own.
-    return f"sqlite:///{tmp_path / 'cli.db'}"
+    return make_instance(backend="sqlite", demo=False)
 
 
 @pytest.fixture
-def made_apps(monkeypatch) -> Iterator[list[Flask]]:
-    """Every app the commands (and the tests) build, so their pools are closed at the end."""
-    made: list[Flask] = []
-    create_app = registry.create_app
-
-    def record(config=None) -> Flask:
-        made.append(create_app(config))
-        return made[-1]
-
-    monkeypatch.setattr(registry, "create_app", record)
-    yield made
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
-
-
-@pytest.fixture
-def run(instance: Path, database_url: str, made_apps) -> Callable[..., Result]:
+def run(instance: Instance) -> Callable[..., Result]:
     """A factory: run `registry ARGS...` on the instance; demo mode only when asked."""
-
-    def invoke(*args: str, demo: bool = False) -> Result:
-        env = {
-            "REGISTRY_INSTANCE_PATH": str(instance),
-            "REGISTRY_DATABASE_URL": database_url,
-            "REGISTRY_ISSUER": ISSUER,
-            "REGISTRY_DEMO": "1" if demo else "0",
-            "REGISTRY_OIDC_ISSUERS": "[]",
-        }
-        return CliRunner().invoke(main, list(args), env=env)
-
-    return invoke
+    return lambda *args, demo=False: replace(instance, demo=demo).run(main, *args)
 
 
 @pytest.fixture
-def served(instance: Path, database_url: str, made_apps) -> Callable[[], FlaskClient]:
+def served(instance: Instance) -> Callable[[], FlaskClient]:
     """A factory: a test client of the instance the commands set up (after `init`)."""
-
-    def make() -> FlaskClient:
-        app = registry.create_app(
-            {
-                "INSTANCE_PATH": str(instance),
-                "DATABASE_URL": database_url,
-                "ISSUER": ISSUER,
-                "DEMO": False,
-                "OIDC_ISSUERS": [],
-            }
-        )
-        return app.test_client()
-
-    return make
+    return lambda: instance.app.test_client()
 
 
 @pytest.fixture
@@ -103,7 +54,7 @@ def test_init_creates_the_signing_key_readable_only_by_its_owner(run, instance):
     result = run("init")
     assert result.exit_code == 0, result.output
     assert "created the access token signing key" in result.output
-    key = instance / KEY_FILE
+    key = instance.path / KEY_FILE
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
     assert key.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
@@ -111,17 +62,17 @@ def test_init_creates_the_signing_key_readable_only_by_its_owner(run, instance):
 
 def test_init_twice_keeps_the_key(run, instance):
     assert run("init").exit_code == 0
-    key = (instance / KEY_FILE).read_bytes()
+    key = (instance.path / KEY_FILE).read_bytes()
     again = run("init")
     assert again.exit_code == 0, again.output
     assert "created the access token signing key" not in again.output
     assert "database is at the latest migration" in again.output
-    assert (instance / KEY_FILE).read_bytes() == key
+    assert (instance.path / KEY_FILE).read_bytes() == key
 
 
 def test_commands_refuse_a_key_others_can_read(run, instance):
     assert run("init").exit_code == 0
-    (instance / KEY_FILE).chmod(0o644)
+    (instance.path / KEY_FILE).chmod(0o644)
     result = run("clients", "create", "--organisation", "DEMO1", "--name", "EPR")
     assert result.exit_code != 0
     assert "accessible to other users" in result.output

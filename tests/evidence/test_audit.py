@@ -8,23 +8,14 @@ runs on PostgreSQL (``REGISTRY_TEST_DATABASE_URL``).
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import psycopg
 import pytest
-from click.testing import CliRunner, Result
-from flask import Flask
+from click.testing import Result
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 
-import registry
 from registry.alliance.services import group_by_slug, person_by_email
 from registry.auth.principal import Principal
-from registry.cli import main
 from registry.db import db, writing
 from registry.evidence import audit as audit_module
 from registry.evidence import statements as st
@@ -33,9 +24,7 @@ from registry.evidence.jcs import canonicalize
 from registry.evidence.models import Statement
 from registry.ip.models import IdeaVersion, Origin, Sensitivity
 from registry.ip.services import IdeaRegister
-from tests.pg_available import conninfo
-
-ISSUER = "http://audit.registry.test"
+from tests.conftest import Instance
 
 
 @pytest.fixture(autouse=True)
@@ -45,112 +34,34 @@ def transaction() -> None:
     return None
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A database with nothing in it, on the backend the suite runs on."""
-    server = os.environ.get("REGISTRY_TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path / 'audit.db'}"
-        return
-    name = f"registry_audit_{secrets.token_hex(4)}"
-    admin = conninfo(server)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def sql(instance: Instance, *statements: str, **params) -> None:
+    """Run SQL as someone with direct access to the database, and commit."""
+    with instance.app.app_context():
+        for each in statements:
+            db.session.execute(text(each), params)
+        db.session.commit()
 
 
-@pytest.fixture
-def made_apps(monkeypatch, database_url) -> Iterator[list[Flask]]:
-    """Every app the commands and tests build, so their pools close before the database goes."""
-    made: list[Flask] = []
-    create_app = registry.create_app
-
-    def record(config=None) -> Flask:
-        made.append(create_app(config))
-        return made[-1]
-
-    monkeypatch.setattr(registry, "create_app", record)
-    yield made
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
-
-
-@dataclass(frozen=True)
-class Instance:
-    path: Path
-    database_url: str
-    app: Flask
-
-    @property
-    def env(self) -> dict[str, str]:
-        return _env(self.path, self.database_url)
-
-    def run(self, command, *args: str) -> Result:
-        return CliRunner().invoke(command, list(args), env=self.env)
-
-    def sql(self, *statements: str, **params) -> None:
-        """Run SQL as someone with direct access to the database, and commit."""
-        with self.app.app_context():
-            for statement in statements:
-                db.session.execute(text(statement), params)
-            db.session.commit()
-
-    def unlock(self, *tables: str) -> None:
-        """Do what an attacker with the database's credentials can: drop the guards."""
-        if self.database_url.startswith("sqlite"):
-            self.sql(
-                *(
-                    f"DROP TRIGGER {table}_no_{action}"
-                    for table in tables
-                    for action in ("update", "delete")
-                )
-            )
-        else:
-            self.sql(*(f"ALTER TABLE {table} DISABLE TRIGGER USER" for table in tables))
-
-    def statement(self, log_index: int) -> Statement:
-        with self.app.app_context():
-            row = db.session.scalar(select(Statement).where(Statement.log_index == log_index))
-            db.session.expunge_all()
-            return row
-
-
-def _env(path: Path, database_url: str) -> dict[str, str]:
-    return {
-        "REGISTRY_INSTANCE_PATH": str(path),
-        "REGISTRY_DATABASE_URL": database_url,
-        "REGISTRY_ISSUER": ISSUER,
-        "REGISTRY_DEMO": "1",
-        "REGISTRY_OIDC_ISSUERS": "[]",
-    }
-
-
-@pytest.fixture
-def make_instance(tmp_path: Path, database_url: str, made_apps) -> Callable[[], Instance]:
-    """A factory: an instance made by `registry init` and `registry demo`, and an app on it."""
-
-    def make(demo: bool = True) -> Instance:
-        path = tmp_path / "instance"
-        for command in ("init", "demo") if demo else ("init",):
-            result = CliRunner().invoke(main, [command], env=_env(path, database_url))
-            assert result.exit_code == 0, result.output
-        app = registry.create_app(
-            {
-                "INSTANCE_PATH": str(path),
-                "DATABASE_URL": database_url,
-                "ISSUER": ISSUER,
-                "DEMO": True,
-                "OIDC_ISSUERS": [],
-            }
+def unlock(instance: Instance, *tables: str) -> None:
+    """Do what an attacker with the database's credentials can: drop the guards."""
+    if instance.database_url.startswith("sqlite"):
+        sql(
+            instance,
+            *(
+                f"DROP TRIGGER {table}_no_{action}"
+                for table in tables
+                for action in ("update", "delete")
+            ),
         )
-        return Instance(path, database_url, app)
+    else:
+        sql(instance, *(f"ALTER TABLE {table} DISABLE TRIGGER USER" for table in tables))
 
-    return make
+
+def statement(instance: Instance, log_index: int) -> Statement:
+    with instance.app.app_context():
+        row = db.session.scalar(select(Statement).where(Statement.log_index == log_index))
+        db.session.expunge_all()
+        return row
 
 
 def submission(**fields) -> dict:
@@ -172,7 +83,7 @@ def submission(**fields) -> dict:
 def instance(make_instance) -> Instance:
     """The demo ideas, then a second version, a derived idea, a forum idea and a withdrawal:
     every kind of statement, with ``previous`` and ``derived_from`` filled in."""
-    made = make_instance()
+    made = make_instance("init", "demo")
     with made.app.app_context(), writing():
         register = IdeaRegister(db.session, made.app.extensions["registry.evidence"])
         pat = Principal.of(person_by_email("pat@northside.example"))
@@ -257,7 +168,7 @@ def test_progress_goes_to_stderr_only_when_asked(instance):
 
 
 def test_an_empty_log_passes(make_instance):
-    result = make_instance(demo=False).run(audit_command)
+    result = make_instance("init").run(audit_command)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("audit passed: 0 statements")
 
@@ -266,26 +177,26 @@ def test_an_empty_log_passes(make_instance):
 
 
 def test_an_edited_version_body_is_found(instance):
-    instance.unlock("idea_versions")
-    instance.sql("UPDATE idea_versions SET body = 'Something else entirely' WHERE id = 1")
+    unlock(instance, "idea_versions")
+    sql(instance, "UPDATE idea_versions SET body = 'Something else entirely' WHERE id = 1")
     result = instance.run(audit_command)
     assert_found(result, "statements", "rebuild", "log index 0", "commitments.body")
     assert len(problems(result)) == 1
 
 
 def test_an_edited_tag_is_found(instance):
-    instance.unlock("version_tags")
-    instance.sql("UPDATE version_tags SET tag = 'dementia' WHERE version_id = 4 AND position = 0")
+    unlock(instance, "version_tags")
+    sql(instance, "UPDATE version_tags SET tag = 'dementia' WHERE version_id = 4 AND position = 0")
     result = instance.run(audit_command)
     assert_found(result, "statements", "rebuild", "log index 3", "commitments.tags")
 
 
 def test_edited_canonical_bytes_are_found(instance):
-    original = instance.statement(6).canonical
+    original = statement(instance, 6).canonical
     forged = original.replace(b'"sensitivity":"alliance"', b'"sensitivity":"confidential"')
     assert forged != original
-    instance.unlock("statements")
-    instance.sql("UPDATE statements SET canonical = :forged WHERE log_index = 6", forged=forged)
+    unlock(instance, "statements")
+    sql(instance, "UPDATE statements SET canonical = :forged WHERE log_index = 6", forged=forged)
     result = instance.run(audit_command)
     assert_found(result, "statements", "statement hash", "log index 6")
     assert_found(result, "statements", "signature", "log index 6", "does not verify")
@@ -295,16 +206,17 @@ def test_edited_canonical_bytes_are_found(instance):
 
 
 def test_an_edited_statement_hash_is_found(instance):
-    instance.unlock("statements")
-    instance.sql("UPDATE statements SET statement_hash = :h WHERE log_index = 4", h=bytes(32))
+    unlock(instance, "statements")
+    sql(instance, "UPDATE statements SET statement_hash = :h WHERE log_index = 4", h=bytes(32))
     result = instance.run(audit_command)
     assert_found(result, "statements", "statement hash", "log index 4")
 
 
 def test_a_deleted_statement_is_found(instance):
-    doomed = instance.statement(4)
-    instance.unlock("statement_timestamps", "statements")
-    instance.sql(
+    doomed = statement(instance, 4)
+    unlock(instance, "statement_timestamps", "statements")
+    sql(
+        instance,
         "DELETE FROM statement_timestamps WHERE statement_id = :id",
         "DELETE FROM statements WHERE id = :id",
         id=doomed.id,
@@ -319,10 +231,11 @@ def test_a_deleted_statement_is_found(instance):
 
 
 def test_swapped_log_indexes_are_found(instance):
-    a, b = instance.statement(1), instance.statement(2)
+    a, b = statement(instance, 1), statement(instance, 2)
     assert a.idea_id != b.idea_id
-    instance.unlock("statements")
-    instance.sql(
+    unlock(instance, "statements")
+    sql(
+        instance,
         "UPDATE statements SET log_index = -1 WHERE id = :a",
         "UPDATE statements SET log_index = 1 WHERE id = :b",
         "UPDATE statements SET log_index = 2 WHERE id = :a",
@@ -336,7 +249,7 @@ def test_swapped_log_indexes_are_found(instance):
 
 
 def test_an_inserted_statement_is_found(instance):
-    victim = instance.statement(0)
+    victim = statement(instance, 0)
     with instance.app.app_context():
         forged = canonicalize(
             st.withdrawal_statement(
@@ -370,8 +283,9 @@ def test_an_inserted_statement_is_found(instance):
 
 
 def test_a_statement_added_for_an_existing_version_is_found(instance):
-    copy = instance.statement(5)
-    instance.sql(
+    copy = statement(instance, 5)
+    sql(
+        instance,
         "INSERT INTO statements (log_index, kind, idea_id, version_number, canonical, "
         "statement_hash, kid, signature, created_at) SELECT 8, kind, idea_id, version_number, "
         "canonical, :other_hash, kid, signature, created_at FROM statements WHERE id = :id",
@@ -383,8 +297,8 @@ def test_a_statement_added_for_an_existing_version_is_found(instance):
 
 
 def test_an_edited_log_hash_is_found(instance):
-    instance.unlock("log_hashes")
-    instance.sql("UPDATE log_hashes SET hash = :h WHERE idx = 2", h=bytes(32))
+    unlock(instance, "log_hashes")
+    sql(instance, "UPDATE log_hashes SET hash = :h WHERE idx = 2", h=bytes(32))
     result = instance.run(audit_command)
     # Storage index 2 is the node over entries 0 and 1.
     assert_found(result, "log_hashes", "merkle", "idx 2: level 1 node over log indexes 0 to 1")
@@ -396,8 +310,9 @@ def test_an_edited_checkpoint_is_found(instance):
         note = db.session.scalar(text("SELECT note FROM log_checkpoints WHERE tree_size = 5"))
     size_line = "\n5\n"
     assert size_line in note
-    instance.unlock("log_checkpoints")
-    instance.sql(
+    unlock(instance, "log_checkpoints")
+    sql(
+        instance,
         "UPDATE log_checkpoints SET note = :note WHERE tree_size = 5",
         note=note.replace(size_line, "\n6\n", 1),
     )
@@ -408,8 +323,8 @@ def test_an_edited_checkpoint_is_found(instance):
 
 
 def test_an_edited_checkpoint_root_is_found(instance):
-    instance.unlock("log_checkpoints")
-    instance.sql("UPDATE log_checkpoints SET root_hash = :h WHERE tree_size = 3", h=bytes(32))
+    unlock(instance, "log_checkpoints")
+    sql(instance, "UPDATE log_checkpoints SET root_hash = :h WHERE tree_size = 3", h=bytes(32))
     result = instance.run(audit_command)
     assert_found(result, "log_checkpoints", "checkpoint root", "tree_size 3")
     assert_found(result, "log_checkpoints", "checkpoint", "tree_size 3", "another root hash")
@@ -417,15 +332,15 @@ def test_an_edited_checkpoint_root_is_found(instance):
 
 
 def test_a_deleted_checkpoint_is_found(instance):
-    instance.unlock("log_checkpoints")
-    instance.sql("DELETE FROM log_checkpoints WHERE tree_size = 8")
+    unlock(instance, "log_checkpoints")
+    sql(instance, "DELETE FROM log_checkpoints WHERE tree_size = 8")
     result = instance.run(audit_command)
     assert_found(result, "log_checkpoints", "log size", "latest checkpoint is for 7 statements")
 
 
 def test_a_statement_signed_outside_its_key_window_is_found(instance):
     # As if the key had been retired before the last statement was signed.
-    instance.sql("UPDATE signing_keys SET valid_until = valid_from WHERE purpose = 'statement'")
+    sql(instance, "UPDATE signing_keys SET valid_until = valid_from WHERE purpose = 'statement'")
     result = instance.run(audit_command)
     assert_found(result, "statements", "key window", "log index 7", "outside key")
 
@@ -435,7 +350,8 @@ def test_a_version_with_no_statement_is_found(instance):
     with instance.app.app_context():
         version = db.session.get(IdeaVersion, 1)
         idea_id, person = version.idea_id, version.submitted_by_id
-    instance.sql(
+    sql(
+        instance,
         "INSERT INTO idea_versions (idea_id, number, title, summary, body, sensitivity, "
         "submitted_by_id, submitted_at) VALUES (:idea, 9, 't', 's', 'b', 'public', :person, "
         "'2026-01-01 00:00:00')",

@@ -233,26 +233,23 @@ def test_a_file_that_is_not_a_proof_is_a_usage_error(folder, document):
     assert result.exit_code == 2, result.output
 
 
-def test_mixing_named_and_unnamed_content_is_a_usage_error(folder):
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        ("{folder}/body.txt", "every --content as FIELD=FILE, or every one as a bare FILE"),
+        ("title={folder}/body.txt", "title is given twice"),
+    ],
+    ids=["mixing-named-and-unnamed", "a-field-given-twice"],
+)
+def test_content_after_a_named_field_is_a_usage_error(folder, second, message):
     result = run(
         folder,
         folder / "receipt.json",
         *("--content", f"title={folder / 'title.txt'}"),
-        *("--content", folder / "body.txt"),
+        *("--content", second.format(folder=folder)),
     )
     assert result.exit_code == 2
-    assert "every --content as FIELD=FILE, or every one as a bare FILE" in result.output
-
-
-def test_a_field_given_twice_is_a_usage_error(folder):
-    result = run(
-        folder,
-        folder / "receipt.json",
-        *("--content", f"title={folder / 'title.txt'}"),
-        *("--content", f"title={folder / 'body.txt'}"),
-    )
-    assert result.exit_code == 2
-    assert "title is given twice" in result.output
+    assert message in result.output
 
 
 def test_a_path_holding_an_equals_sign_is_a_bare_file(folder):

@@ -11,21 +11,17 @@ always; on PostgreSQL (a temporary database) when the suite runs on it.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import queue
-import secrets
 import traceback
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 import registry
 from registry import MIGRATIONS, demo
@@ -41,7 +37,6 @@ from registry.evidence.models import Checkpoint, LogHead, Statement
 from registry.instance import create_keys
 from registry.ip.models import Origin, Sensitivity
 from registry.ip.services import IdeaRegister
-from tests.pg_available import conninfo
 
 ISSUER = "http://concurrency.registry.test"
 PROCESSES = 4
@@ -57,23 +52,9 @@ def transaction() -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path: Path) -> Iterator[str]:
+def database_url(request, make_empty_database) -> str:
     """A fresh database: a SQLite file, or a temporary PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'concurrency.db'}"
-        return
-    server = os.environ.get("REGISTRY_TEST_DATABASE_URL")
-    if not server:
-        pytest.skip("PostgreSQL: REGISTRY_TEST_DATABASE_URL is not set (`make test` sets it)")
-    name = f"registry_concurrency_{secrets.token_hex(4)}"
-    admin = conninfo(server)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return make_empty_database(request.param)
 
 
 @pytest.fixture

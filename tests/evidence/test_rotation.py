@@ -8,34 +8,25 @@ SQLite or on a temporary PostgreSQL database when the suite runs on PostgreSQL.
 from __future__ import annotations
 
 import base64
-import os
-import secrets
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
-import psycopg
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy.engine import make_url
 
-import registry
 from registry.alliance.services import person_by_email
 from registry.auth.tokens import person_token
-from registry.cli import main
 from registry.db import db
 from registry.evidence import publication
 from registry.evidence.audit import audit_command
 from registry.evidence.jcs import canonicalize
 from registry.evidence.keys import KEY_DIR
 from registry.evidence.rotation import keys_group
-from tests.pg_available import conninfo
-
-ISSUER = "http://rotation.registry.test"
+from tests.conftest import Instance
 
 
 @pytest.fixture(autouse=True)
@@ -45,75 +36,20 @@ def transaction() -> None:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    server = os.environ.get("REGISTRY_TEST_DATABASE_URL")
-    if not server:
-        yield f"sqlite:///{tmp_path / 'rotation.db'}"
-        return
-    name = f"registry_rotation_{secrets.token_hex(4)}"
-    admin = conninfo(server)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def instance(make_instance) -> Instance:
+    return make_instance("init", "demo")
 
 
 @pytest.fixture
-def made_apps(monkeypatch, database_url) -> Iterator[list[Flask]]:
-    """Every app the commands and tests build, so their pools close before the database goes."""
-    made: list[Flask] = []
-    create_app = registry.create_app
-
-    def record(config=None) -> Flask:
-        made.append(create_app(config))
-        return made[-1]
-
-    monkeypatch.setattr(registry, "create_app", record)
-    yield made
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    return {
-        "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance"),
-        "REGISTRY_DATABASE_URL": database_url,
-        "REGISTRY_ISSUER": ISSUER,
-        "REGISTRY_DEMO": "1",
-        "REGISTRY_OIDC_ISSUERS": "[]",
-    }
-
-
-@pytest.fixture
-def run(env, made_apps):
+def run(instance: Instance) -> Callable[..., Result]:
     """A factory: run a command on the instance."""
-
-    def invoke(command, *args: str) -> Result:
-        return CliRunner().invoke(command, list(args), env=env)
-
-    return invoke
+    return instance.run
 
 
 @pytest.fixture
-def app(run, env) -> Flask:
+def app(instance: Instance) -> Flask:
     """An app serving the instance, built before any rotation, as a running worker is."""
-    for command in ("init", "demo"):
-        result = run(main, command)
-        assert result.exit_code == 0, result.output
-    return registry.create_app(
-        {
-            "INSTANCE_PATH": env["REGISTRY_INSTANCE_PATH"],
-            "DATABASE_URL": env["REGISTRY_DATABASE_URL"],
-            "ISSUER": ISSUER,
-            "DEMO": True,
-            "OIDC_ISSUERS": [],
-        }
-    )
+    return instance.app
 
 
 @pytest.fixture
@@ -221,11 +157,11 @@ def test_audit_passes_after_rotations(run, submit):
     assert result.stdout.startswith("audit passed: 6 statements")  # 3 demo ideas and 3 more
 
 
-def test_rotating_twice_keeps_every_old_key(run, app, env):
+def test_rotating_twice_keeps_every_old_key(run, app, instance):
     first = set(statement_keys(app))
     second, third = rotate(run), rotate(run)
     keys = statement_keys(app)
     assert set(keys) == first | {second, third}
     assert [kid for kid, key in keys.items() if key["valid_until"] is None] == [third]
-    files = (Path(env["REGISTRY_INSTANCE_PATH"]) / KEY_DIR).glob("statement-ed25519-*.pem")
+    files = (instance.path / KEY_DIR).glob("statement-ed25519-*.pem")
     assert {path.name.removeprefix("statement-ed25519-")[:-4] for path in files} == set(keys)
