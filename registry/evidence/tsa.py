@@ -14,6 +14,7 @@ import functools
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import urllib.error
 import urllib.parse
@@ -46,7 +47,6 @@ ROOT_KEY = "keys/tsa-root.key"
 CERTIFICATE = "keys/tsa.pem"
 KEY = "keys/tsa.key"
 
-_TST_INFO = "1.2.840.113549.1.9.16.1.4"  # id-ct-TSTInfo
 _DIGEST_SIZES = {"sha256": 32, "sha384": 48, "sha512": 64}
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
@@ -360,8 +360,9 @@ def verify_timestamp(
     token = _read_token(token_der)
     try:
         return _verify(token, digest, roots, intermediates, hash_algorithm)
-    # asn1crypto parses lazily, so a malformed field only fails when it is first read;
-    # parsing everything up front instead costs several times the whole verification.
+    # The token is read whole by _read_token; what is left to asn1crypto (the ESS
+    # signing-certificate attribute, uncommon signature algorithms, names compared by
+    # RFC 5280's rules) parses lazily, so a malformed field there fails when first read.
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise VerificationError("timestamp", f"token is malformed: {exc}") from exc
 
@@ -374,46 +375,40 @@ def _verify(
     hash_algorithm: str,
 ) -> TimestampVerification:
     tst = token.tst_info
-    imprint = tst["message_imprint"]
-    if imprint["hash_algorithm"]["algorithm"].native != hash_algorithm:
+    if tst.hash_algorithm != hash_algorithm:
         _fail(f"message imprint is not {hash_algorithm}")
-    if not hmac.compare_digest(imprint["hashed_message"].native, digest):
+    if not hmac.compare_digest(tst.hashed_message, digest):
         _fail("message imprint does not match the digest")
-    gen_time = tst["gen_time"].native
-    if not isinstance(gen_time, datetime):  # asn1crypto's stand-in for year 0
-        _fail("genTime is out of range")
-    gen_time = gen_time.astimezone(UTC)
 
     signer = token.signer_info
-    digest_name = signer["digest_algorithm"]["algorithm"].native
+    digest_name = signer.digest_algorithm
     if digest_name not in _HASHES:
         _fail(f"unsupported digest algorithm {digest_name}")
-    attributes = {attr["type"].native: attr["values"] for attr in signer["signed_attrs"]}
-    if len(attributes) != len(signer["signed_attrs"]):  # RFC 5652 5.3 forbids repeats
-        _fail("a signed attribute type appears twice")
-    content_type = attributes.get("content_type")
-    if content_type is None or [v.dotted for v in content_type] != [_TST_INFO]:
+    attributes = signer.attributes
+    if attributes.get(_CONTENT_TYPE, _NO_ATTRIBUTE).values != [(0x06, _TST_INFO_OID)]:
         _fail("content-type attribute is not id-ct-TSTInfo")
-    message_digest = attributes.get("message_digest")
-    expected = hashlib.new(digest_name, token.content).digest()
-    if message_digest is None or len(message_digest) != 1:
+    message_digest = attributes.get(_MESSAGE_DIGEST, _NO_ATTRIBUTE).values
+    if len(message_digest) != 1:
         _fail("no message-digest attribute")
-    if not hmac.compare_digest(message_digest[0].native, expected):
+    tag, value = message_digest[0]
+    if tag != 0x04:
+        _fail("message-digest attribute is not an OCTET STRING")
+    if not hmac.compare_digest(value, hashlib.new(digest_name, token.content).digest()):
         _fail("message-digest attribute does not match the TSTInfo")
 
     pool = [*token.certificates, *intermediates]
     signer_der = _signing_certificate(attributes, pool)
     cert = _load_certificate(signer_der)
-    _check_signer_id(signer["sid"], signer_der, cert)
+    _check_signer_id(signer, signer_der, cert)
     _check_signature(cert, signer, token.signed_attributes)
     _check_timestamping_only(cert)
-    _check_chain(cert, [_load_certificate(der) for der in pool], roots, gen_time)
+    _check_chain(cert, [_load_certificate(der) for der in pool], roots, tst.gen_time)
 
     return TimestampVerification(
-        time=gen_time,
-        serial=tst["serial_number"].native,
+        time=tst.gen_time,
+        serial=tst.serial,
         tsa=_common_name(cert),
-        policy=tst["policy"].dotted,
+        policy=tst.policy,
     )
 
 
@@ -477,12 +472,9 @@ def request_timestamp(url: str, digest: bytes, timeout: float = 10) -> bytes:
     if token_der is None:
         _fail("granted response carries no token")
     tst = _read_token(token_der).tst_info
-    if tst["nonce"].native != nonce:
+    if tst.nonce != nonce:
         _fail("response nonce does not match the request")
-    imprint = tst["message_imprint"]
-    if imprint["hash_algorithm"]["algorithm"].native != "sha256" or not hmac.compare_digest(
-        imprint["hashed_message"].native, digest
-    ):
+    if tst.hash_algorithm != "sha256" or not hmac.compare_digest(tst.hashed_message, digest):
         _fail("message imprint does not match the digest")
     return token_der
 
@@ -528,73 +520,405 @@ def _read_request(request_der: bytes) -> dict:
     }
 
 
+# -- reading a token -------------------------------------------------------------------
+#
+# Verification reads a token with the strict DER reader below rather than asn1crypto,
+# whose lazy parsing cost more than the signature check itself. The reader takes only
+# DER: definite, minimally encoded lengths, the exact tag expected at each position, no
+# trailing bytes, and it walks into every constructed part it does not use, so an unread
+# part cannot hide a malformation either.
+
+_SIGNED_DATA_OID = bytes.fromhex("2a864886f70d010702")  # id-signedData
+_TST_INFO_OID = bytes.fromhex("2a864886f70d0109100104")  # id-ct-TSTInfo
+_CONTENT_TYPE = "1.2.840.113549.1.9.3"
+_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+_SIGNING_CERTIFICATE = "1.2.840.113549.1.9.16.2.12"
+_SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"
+_DIGEST_NAMES = {
+    "1.2.840.113549.2.5": "md5",
+    "1.3.14.3.2.26": "sha1",
+    "2.16.840.1.101.3.4.2.4": "sha224",
+    "2.16.840.1.101.3.4.2.1": "sha256",
+    "2.16.840.1.101.3.4.2.2": "sha384",
+    "2.16.840.1.101.3.4.2.3": "sha512",
+}
+# ecdsa-with-SHA256/384/512 (RFC 5758: no parameters), the registry's own signatures;
+# any other AlgorithmIdentifier is read by asn1crypto in _check_signature_otherwise.
+_ECDSA = {
+    bytes.fromhex("300a06082a8648ce3d040302"): hashes.SHA256,
+    bytes.fromhex("300a06082a8648ce3d040303"): hashes.SHA384,
+    bytes.fromhex("300a06082a8648ce3d040304"): hashes.SHA512,
+}
+# RFC 3161 2.4.2: genTime is UTC, ends in Z, has seconds, and a fraction without
+# trailing zeros (and no point when there is no fraction).
+_GEN_TIME = re.compile(
+    rb"([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})(?:\.([0-9]*[1-9]))?Z"
+)
+
+
+@dataclass(frozen=True)
+class _TSTInfo:
+    policy: str  # dotted OID
+    hash_algorithm: str  # of the message imprint: a name from _DIGEST_NAMES, or dotted
+    hashed_message: bytes
+    serial: int
+    gen_time: datetime  # UTC
+    nonce: int | None
+
+
+@dataclass(frozen=True)
+class _Attribute:
+    der: bytes  # the attribute's SET OF AttributeValue, as sent
+    values: list[tuple[int, bytes]]  # the tag and contents of each value
+
+
+_NO_ATTRIBUTE = _Attribute(b"", [])
+
+
+@dataclass(frozen=True)
+class _SignerInfo:
+    sid: tuple[int, bytes]  # the SignerIdentifier's tag (0x30 or 0x80) and contents
+    digest_algorithm: str  # a name from _DIGEST_NAMES, or dotted
+    attributes: dict[str, _Attribute]  # the signed attributes by dotted type
+    signature_algorithm: bytes  # DER of the AlgorithmIdentifier
+    signature: bytes
+
+
 @dataclass(frozen=True)
 class _Token:
     content: bytes  # DER of the TSTInfo, as signed
     signed_attributes: bytes  # the signed attributes as sent, tagged as a SET
-    tst_info: tsp.TSTInfo
-    signer_info: cms.SignerInfo
+    tst_info: _TSTInfo
+    signer_info: _SignerInfo
     certificates: list[bytes]
 
 
-def _read_token(token_der: bytes) -> _Token:
-    """Parse a token down to the parts verification reads, or raise VerificationError."""
+def _malformed(detail: str) -> NoReturn:
+    raise VerificationError("timestamp", f"token is not a DER TimeStampToken: {detail}")
+
+
+def _header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """The tag, contents start and contents end of the TLV at ``pos``, which must end by ``end``.
+
+    Raises ``VerificationError`` for a truncated TLV, a multi-byte tag (nothing in a
+    token has one), an indefinite length or a length not in its shortest form.
+    """
+    if pos + 2 > end:
+        _malformed(f"truncated at byte {pos}")
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        _malformed(f"multi-byte tag at byte {pos}")
+    length = data[pos + 1]
+    start = pos + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0:
+            _malformed(f"indefinite length at byte {pos}")
+        if count > 4:  # 4 GB is far beyond any token
+            _malformed(f"length of {count} bytes at byte {pos}")
+        if start + count > end:
+            _malformed(f"truncated at byte {pos}")
+        length = int.from_bytes(data[start : start + count], "big")
+        if data[start] == 0 or length < 0x80:
+            _malformed(f"length not minimally encoded at byte {pos}")
+        start += count
+    stop = start + length
+    if stop > end:
+        _malformed(f"truncated at byte {pos}")
+    return tag, start, stop
+
+
+def _expect(data: bytes, pos: int, end: int, tag: int, what: str) -> tuple[int, int]:
+    """The contents start and end of the TLV at ``pos``, which must be tagged ``tag``."""
+    found, start, stop = _header(data, pos, end)
+    if found != tag:
+        _malformed(f"expected {what} (tag 0x{tag:02x}) at byte {pos}, found tag 0x{found:02x}")
+    return start, stop
+
+
+def _elements(data: bytes, start: int, stop: int) -> list[tuple[int, int, int, int]]:
+    """The TLVs that exactly fill ``data[start:stop]``, each as (tag, pos, start, stop)."""
+    elements = []
+    pos = start
+    while pos < stop:
+        tag, first, last = _header(data, pos, stop)
+        elements.append((tag, pos, first, last))
+        pos = last
+    return elements
+
+
+def _walk(data: bytes, start: int, stop: int) -> None:
+    """Check that ``data[start:stop]`` is DER TLVs, descending into constructed ones."""
+    for tag, _, first, last in _elements(data, start, stop):
+        if tag & 0x20:
+            _walk(data, first, last)
+
+
+def _done(pos: int, stop: int, what: str) -> None:
+    if pos != stop:
+        _malformed(f"unexpected data at byte {pos} in {what}")
+
+
+def _integer(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
+    """The INTEGER at ``pos`` and the position after it; DER allows no redundant leading byte."""
+    start, stop = _expect(data, pos, end, 0x02, what)
+    if start == stop:
+        _malformed(f"empty {what} at byte {pos}")
+    if stop - start > 1 and (
+        (data[start] == 0x00 and data[start + 1] < 0x80)
+        or (data[start] == 0xFF and data[start + 1] >= 0x80)
+    ):
+        _malformed(f"{what} not minimally encoded at byte {pos}")
+    return int.from_bytes(data[start:stop], "big", signed=True), stop
+
+
+def _oid(data: bytes, pos: int, end: int, what: str) -> tuple[bytes, int]:
+    """The contents of the OBJECT IDENTIFIER at ``pos`` and the position after it."""
+    start, stop = _expect(data, pos, end, 0x06, what)
+    contents = data[start:stop]
+    if not contents or contents[-1] & 0x80:
+        _malformed(f"{what} is not a complete object identifier at byte {pos}")
+    for index in range(len(contents)):
+        if contents[index] == 0x80 and (index == 0 or not contents[index - 1] & 0x80):
+            _malformed(f"{what} has a padded sub-identifier at byte {pos}")
+    return contents, stop
+
+
+@functools.lru_cache(maxsize=256)
+def _dotted(contents: bytes) -> str:
+    arcs = []
+    value = 0
+    for byte in contents:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    first = min(arcs[0] // 40, 2)
+    return ".".join(map(str, [first, arcs[0] - 40 * first, *arcs[1:]]))
+
+
+def _algorithm(data: bytes, pos: int, end: int, what: str) -> tuple[str, int]:
+    """A digest AlgorithmIdentifier's name (dotted if unknown) and the position after it.
+
+    Its parameters must be absent or NULL, the only forms any digest algorithm takes.
+    """
+    start, stop = _expect(data, pos, end, 0x30, what)
+    oid, at = _oid(data, start, stop, f"{what} OID")
+    if at != stop and data[at:stop] != b"\x05\x00":
+        _malformed(f"{what} parameters are neither absent nor NULL at byte {at}")
+    dotted = _dotted(oid)
+    return _DIGEST_NAMES.get(dotted, dotted), stop
+
+
+def _gen_time(data: bytes, pos: int, end: int) -> tuple[datetime, int]:
+    start, stop = _expect(data, pos, end, 0x18, "genTime GeneralizedTime")
+    text = data[start:stop]
+    match = _GEN_TIME.fullmatch(text)
+    if match is None:
+        _malformed(f"genTime {text!r} is not of the form YYYYMMDDhhmmss[.f]Z")
+    fraction = match[7] or b""
+    if len(fraction) > 6:  # finer than datetime holds: keep asn1crypto's rounding
+        moment = core.GeneralizedTime.load(data[pos:stop], strict=True).native
+        if not isinstance(moment, datetime):  # asn1crypto's stand-in for year 0
+            _fail("genTime is out of range")
+        return moment.astimezone(UTC), stop
     try:
-        info = cms.ContentInfo.load(token_der, strict=True)
-        if info["content_type"].native != "signed_data":
-            _fail("token is not CMS SignedData")
-        signed_data = info["content"]
-        encapsulated = signed_data["encap_content_info"]
-        if encapsulated["content_type"].dotted != _TST_INFO:
-            _fail("content type is not id-ct-TSTInfo")
-        content = bytes(encapsulated["content"])
-        tst_info = tsp.TSTInfo.load(content, strict=True)
-        if tst_info["version"].native != "v1":
-            _fail("TSTInfo version is not 1")
-        signer_infos = signed_data["signer_infos"]
-        if len(signer_infos) != 1:
-            _fail("token does not have exactly one signer")
-        signer_info = signer_infos[0]
-        signed_attrs = signer_info["signed_attrs"]
-        if isinstance(signed_attrs, core.Void):
-            _fail("signer has no signed attributes")
-        # The bytes as sent, taken before anything parses further: once asn1crypto has
-        # parsed a structure, dump() encodes it afresh (sorting SETs, normalising
-        # lengths), and the signature covers the original bytes (RFC 5652 5.4).
-        signed = b"\x31" + signed_attrs.dump()[1:]
-        certificates = [
-            choice.chosen.dump()
-            for choice in signed_data["certificates"] or []
-            if choice.name == "certificate"
-        ]
-    except VerificationError:
-        raise
-    # asn1crypto signals malformed DER with several exception types; all mean the same.
-    except Exception as exc:
-        raise VerificationError("timestamp", "token is not a DER TimeStampToken") from exc
+        moment = datetime(
+            *(int(match[index]) for index in range(1, 7)),
+            int(fraction.ljust(6, b"0")),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        _fail("genTime is out of range")
+    return moment, stop
+
+
+def _read_tst_info(data: bytes, pos: int, end: int) -> _TSTInfo:
+    start, stop = _expect(data, pos, end, 0x30, "TSTInfo")
+    _done(stop, end, "the encapsulated content")
+    version, at = _integer(data, start, stop, "TSTInfo version")
+    if version != 1:
+        _fail("TSTInfo version is not 1")
+    policy, at = _oid(data, at, stop, "TSTInfo policy")
+    first, last = _expect(data, at, stop, 0x30, "messageImprint")
+    hash_algorithm, inner = _algorithm(data, first, last, "messageImprint hashAlgorithm")
+    digest_start, digest_stop = _expect(data, inner, last, 0x04, "messageImprint hashedMessage")
+    _done(digest_stop, last, "messageImprint")
+    serial, at = _integer(data, last, stop, "TSTInfo serialNumber")
+    gen_time, at = _gen_time(data, at, stop)
+    nonce = None
+    remaining = _elements(data, at, stop)
+    # accuracy, ordering, nonce, tsa [0], extensions [1]: each optional, in this order.
+    expected = [0x30, 0x01, 0x02, 0xA0, 0xA1]
+    for tag, element, first, last in remaining:
+        if tag not in expected:
+            _malformed(f"unexpected tag 0x{tag:02x} at byte {element} in TSTInfo")
+        del expected[: expected.index(tag) + 1]
+        if tag == 0x02:
+            nonce, _ = _integer(data, element, last, "TSTInfo nonce")
+        elif tag == 0x01:
+            if data[first:last] not in (b"\x00", b"\xff"):
+                _malformed(f"ordering is not a DER BOOLEAN at byte {element}")
+        else:
+            _walk(data, first, last)
+    return _TSTInfo(
+        policy=_dotted(policy),
+        hash_algorithm=hash_algorithm,
+        hashed_message=data[digest_start:digest_stop],
+        serial=serial,
+        gen_time=gen_time,
+        nonce=nonce,
+    )
+
+
+def _read_attributes(data: bytes, start: int, stop: int) -> dict[str, _Attribute]:
+    attributes: dict[str, _Attribute] = {}
+    for tag, pos, first, last in _elements(data, start, stop):
+        if tag != 0x30:
+            _malformed(f"expected Attribute (tag 0x30) at byte {pos}, found tag 0x{tag:02x}")
+        kind, at = _oid(data, first, last, "attribute type")
+        values_start, values_stop = _expect(data, at, last, 0x31, "attribute values")
+        _done(values_stop, last, "Attribute")
+        values = []
+        for value_tag, _, value_start, value_stop in _elements(data, values_start, values_stop):
+            if value_tag & 0x20:
+                _walk(data, value_start, value_stop)
+            values.append((value_tag, data[value_start:value_stop]))
+        dotted = _dotted(kind)
+        if dotted in attributes:  # RFC 5652 5.3 forbids repeats
+            _fail("a signed attribute type appears twice")
+        attributes[dotted] = _Attribute(data[at:values_stop], values)
+    return attributes
+
+
+def _read_signer_info(data: bytes, pos: int, end: int) -> tuple[_SignerInfo, bytes]:
+    """The SignerInfo at ``pos``, and its signed attributes as the signature covers them."""
+    start, stop = _expect(data, pos, end, 0x30, "SignerInfo")
+    version, at = _integer(data, start, stop, "SignerInfo version")
+    sid_tag, sid_start, sid_stop = _header(data, at, stop)
+    # RFC 5652 5.3: version 1 goes with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
+    if (sid_tag, version) not in ((0x30, 1), (0x80, 3)):
+        _malformed(f"SignerInfo version {version} with sid tag 0x{sid_tag:02x} at byte {at}")
+    if sid_tag == 0x30:
+        _walk(data, sid_start, sid_stop)
+    digest_algorithm, at = _algorithm(data, sid_stop, stop, "SignerInfo digestAlgorithm")
+    tag, first, last = _header(data, at, stop)
+    if tag != 0xA0:
+        _fail("signer has no signed attributes")
+    attributes = _read_attributes(data, first, last)
+    # The signature covers the attributes' own bytes with the SET tag in place of the
+    # implicit [0] (RFC 5652 5.4).
+    signed = b"\x31" + data[at + 1 : last]
+    algorithm_start, algorithm_stop = _expect(data, last, stop, 0x30, "signatureAlgorithm")
+    _walk(data, algorithm_start, algorithm_stop)
+    signature_start, signature_stop = _expect(data, algorithm_stop, stop, 0x04, "signature")
+    at = signature_stop
+    if at != stop:
+        unsigned_start, unsigned_stop = _expect(data, at, stop, 0xA1, "unsignedAttrs")
+        _walk(data, unsigned_start, unsigned_stop)
+        _done(unsigned_stop, stop, "SignerInfo")
+    signer = _SignerInfo(
+        sid=(sid_tag, data[sid_start:sid_stop]),
+        digest_algorithm=digest_algorithm,
+        attributes=attributes,
+        signature_algorithm=data[last:algorithm_stop],
+        signature=data[signature_start:signature_stop],
+    )
+    return signer, signed
+
+
+def _read_token(token_der: bytes) -> _Token:
+    """Read a DER TimeStampToken (RFC 3161 2.4.2) down to the parts verification uses.
+
+    Raises ``VerificationError("timestamp", ...)``: "token is not a DER TimeStampToken"
+    with the offending byte for anything that is not DER or not where a token has it,
+    and a specific message for a token that is DER but not one we can verify (not
+    SignedData, not a TSTInfo, TSTInfo version, signer count, no signed attributes).
+    """
+    data = bytes(token_der)
+    end = len(data)
+    start, stop = _expect(data, 0, end, 0x30, "ContentInfo")
+    _done(stop, end, "the token")
+    content_type, at = _oid(data, start, stop, "ContentInfo contentType")
+    if content_type != _SIGNED_DATA_OID:
+        _fail("token is not CMS SignedData")
+    first, last = _expect(data, at, stop, 0xA0, "ContentInfo content")
+    _done(last, stop, "ContentInfo")
+    start, stop = _expect(data, first, last, 0x30, "SignedData")
+    _done(stop, last, "ContentInfo content")
+
+    version, at = _integer(data, start, stop, "SignedData version")
+    # RFC 5652 5.1: 3 for content other than id-data, 4 or 5 with other kinds of certificate.
+    if version not in (3, 4, 5):
+        _malformed(f"SignedData version {version} is not 3, 4 or 5")
+    first, at = _expect(data, at, stop, 0x31, "SignedData digestAlgorithms")
+    for tag, pos, _, last in _elements(data, first, at):
+        if tag != 0x30:
+            _malformed(f"expected AlgorithmIdentifier (tag 0x30) at byte {pos}")
+        _algorithm(data, pos, last, "SignedData digestAlgorithm")
+
+    first, last = _expect(data, at, stop, 0x30, "encapContentInfo")
+    content_type, inner = _oid(data, first, last, "eContentType")
+    if content_type != _TST_INFO_OID:
+        _fail("content type is not id-ct-TSTInfo")
+    explicit_start, explicit_stop = _expect(data, inner, last, 0xA0, "eContent")
+    _done(explicit_stop, last, "encapContentInfo")
+    content_start, content_stop = _expect(
+        data, explicit_start, explicit_stop, 0x04, "eContent OCTET STRING"
+    )
+    _done(content_stop, explicit_stop, "eContent")
+    tst_info = _read_tst_info(data, content_start, content_stop)
+    at = last
+
+    certificates = []
+    tag, first, last = _header(data, at, stop)
+    if tag == 0xA0:
+        for choice, pos, inner_start, inner_stop in _elements(data, first, last):
+            if choice == 0x30:  # a certificate; cryptography parses it strictly
+                certificates.append(data[pos:inner_stop])
+            elif choice in (0xA0, 0xA1, 0xA2, 0xA3):  # other kinds, which we do not use
+                _walk(data, inner_start, inner_stop)
+            else:
+                _malformed(f"unexpected tag 0x{choice:02x} at byte {pos} in certificates")
+        at = last
+        tag, first, last = _header(data, at, stop)
+    if tag == 0xA1:  # revocation information, which RFC 3161 verification does not use
+        _walk(data, first, last)
+        at = last
+    first, last = _expect(data, at, stop, 0x31, "SignedData signerInfos")
+    _done(last, stop, "SignedData")
+    signer_infos = _elements(data, first, last)
+    if len(signer_infos) != 1:
+        _fail("token does not have exactly one signer")
+    signer_info, signed = _read_signer_info(data, signer_infos[0][1], last)
+    content = data[content_start:content_stop]
     return _Token(content, signed, tst_info, signer_info, certificates)
 
 
-def _signing_certificate(attributes: dict, pool: Sequence[bytes]) -> bytes:
+def _signing_certificate(attributes: dict[str, _Attribute], pool: Sequence[bytes]) -> bytes:
     """The certificate the ESS signing-certificate attribute names, from ``pool``.
 
     RFC 5816 lets a TSA use ESSCertIDv2 or the original SHA-1 ESSCertID, so both are
-    accepted; the first certificate listed is the signer's.
+    accepted; the first certificate listed is the signer's. Raises
+    ``VerificationError`` if there is no such attribute or it names no certificate in
+    ``pool``.
     """
-    if "signing_certificate_v2" in attributes:
-        values = attributes["signing_certificate_v2"]
-    elif "signing_certificate" in attributes:
-        values = attributes["signing_certificate"]
+    if _SIGNING_CERTIFICATE_V2 in attributes:
+        kind: type = tsp.SetOfSigningCertificatesV2
+        values = attributes[_SIGNING_CERTIFICATE_V2]
+    elif _SIGNING_CERTIFICATE in attributes:
+        kind = tsp.SetOfSigningCertificates
+        values = attributes[_SIGNING_CERTIFICATE]
     else:
         _fail("no signing-certificate attribute")
     # A TSA repeats the same attribute in every token: the answer depends on its bytes
-    # and the pool alone, so it is found once.
-    return _named_certificate(type(values), values.dump(), tuple(pool))
+    # and the pool alone, so it is found once (and asn1crypto's parsing is paid once).
+    return _named_certificate(kind, values.der, tuple(pool))
 
 
 @functools.lru_cache(maxsize=_CACHED_CERTIFICATES)  # raises rather than return: no failure is kept
 def _named_certificate(kind: type, values_der: bytes, pool: tuple[bytes, ...]) -> bytes:
-    values = kind.load(values_der)
+    values = kind.load(values_der, strict=True)
     if len(values) != 1 or len(values[0]["certs"]) == 0:
         _fail("signing-certificate attribute does not name one certificate")
     cert_id = values[0]["certs"][0]
@@ -618,34 +942,61 @@ def _named_certificate(kind: type, values_der: bytes, pool: tuple[bytes, ...]) -
     _fail("signer certificate not found in the token or the intermediates")
 
 
-def _check_signer_id(sid: cms.SignerIdentifier, der: bytes, cert: x509.Certificate) -> None:
+@functools.lru_cache(maxsize=_CACHED_CERTIFICATES)
+def _issuer_and_serial(der: bytes) -> tuple[bytes, int]:
     parsed = _asn1_certificate(der)
-    if sid.name == "issuer_and_serial_number":
-        matches = (
-            _same_name(sid.chosen["issuer"], parsed.issuer)
-            and sid.chosen["serial_number"].native == parsed.serial_number
+    return parsed.issuer.dump(), parsed.serial_number
+
+
+def _check_signer_id(signer: _SignerInfo, der: bytes, cert: x509.Certificate) -> None:
+    """Raise ``VerificationError`` unless the SignerInfo's sid names the certificate ``der``."""
+    tag, contents = signer.sid
+    if tag == 0x30:  # IssuerAndSerialNumber
+        _, name_stop = _expect(contents, 0, len(contents), 0x30, "sid issuer")
+        serial, at = _integer(contents, name_stop, len(contents), "sid serialNumber")
+        _done(at, len(contents), "sid")
+        name = contents[:name_stop]
+        issuer, cert_serial = _issuer_and_serial(der)
+        # The same encoding is the same name; only a different one needs RFC 5280's
+        # comparison, whose string preparation costs more than the rest of a verification.
+        matches = serial == cert_serial and (
+            name == issuer
+            or asn1_x509.Name.load(name, strict=True) == _asn1_certificate(der).issuer
         )
-    else:
+    else:  # [0] SubjectKeyIdentifier
         try:
             ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
         except x509.ExtensionNotFound:
             matches = False
         else:
-            matches = sid.chosen.native == ski.value.digest
+            matches = contents == ski.value.digest
     if not matches:
         _fail("signer identifier does not match the signing certificate")
 
 
-def _check_signature(cert: x509.Certificate, signer: cms.SignerInfo, signed: bytes) -> None:
-    algorithm: algos.SignedDigestAlgorithm = signer["signature_algorithm"]
-    signature = signer["signature"].native
+def _check_signature(cert: x509.Certificate, signer: _SignerInfo, signed: bytes) -> None:
+    """Raise ``VerificationError`` unless ``cert``'s key signed ``signed`` as ``signer`` says."""
     key = _public_key(cert)
+    ecdsa_hash = _ECDSA.get(signer.signature_algorithm)
+    if ecdsa_hash is None or not isinstance(key, ec.EllipticCurvePublicKey):
+        _check_signature_otherwise(key, signer, signed)
+        return
     try:
+        key.verify(signer.signature, signed, ec.ECDSA(ecdsa_hash()))
+    except InvalidSignature:
+        _fail("signature does not verify")
+
+
+def _check_signature_otherwise(key: object, signer: _SignerInfo, signed: bytes) -> None:
+    """Any signature but ECDSA with SHA-2, read by asn1crypto; raises VerificationError."""
+    signature = signer.signature
+    try:
+        algorithm = algos.SignedDigestAlgorithm.load(signer.signature_algorithm, strict=True)
         kind = algorithm.signature_algo
         try:
             hash_name = algorithm.hash_algo
         except ValueError:  # a bare "rsa" or "ecdsa" OID: the digest algorithm says which
-            hash_name = signer["digest_algorithm"]["algorithm"].native
+            hash_name = signer.digest_algorithm
         if kind == "ed25519" and isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(signature, signed)
             return

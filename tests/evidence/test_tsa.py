@@ -296,11 +296,13 @@ def test_malformed_token_fails(token: bytes, problem: str):
 
 
 def test_no_single_byte_change_crashes_or_changes_the_facts():
-    # A few bytes are neither signed nor read: the SignedData version and its
-    # digestAlgorithms set (bytes 23-42), the SignerInfo version (658-660) and the
-    # parameters of its digestAlgorithm (734-748). A change there may still verify, but
-    # must then report exactly the same facts; anywhere else it must be refused.
-    unsigned = {*range(23, 43), *range(658, 661), *range(734, 749)}
+    # Only the OID inside SignedData's digestAlgorithms (bytes 32-40) is neither signed
+    # nor checked against anything: RFC 5652 lets that set hold any algorithms, even
+    # none. Every other unsigned byte is checked by the strict DER reader (tags,
+    # lengths, the SignedData and SignerInfo versions, NULL-or-absent digest parameters).
+    # A change there may still verify, but must then report exactly the same facts;
+    # anywhere else it must be refused.
+    unsigned = set(range(32, 41))
     original = verify_timestamp(FIXED_TOKEN, FIXED_DIGEST, roots=[FIXED_ROOT])
     for index in range(len(FIXED_TOKEN)):
         tampered = bytearray(FIXED_TOKEN)
@@ -311,6 +313,147 @@ def test_no_single_byte_change_crashes_or_changes_the_facts():
             continue
         assert index in unsigned, f"byte {index} changed and the token still verified"
         assert result == original
+
+
+# -- the strict DER reader ----------------------------------------------------------------
+
+
+def _tree(data: bytes) -> list:
+    """DER as nested [tag, contents] lists, contents a list when constructed."""
+    items, pos = [], 0
+    while pos < len(data):
+        tag, length = data[pos], data[pos + 1]
+        pos += 2
+        if length & 0x80:
+            count = length & 0x7F
+            length = int.from_bytes(data[pos : pos + count], "big")
+            pos += count
+        contents = data[pos : pos + length]
+        pos += length
+        items.append([tag, _tree(contents) if tag & 0x20 else contents])
+    return items
+
+
+def _encode(items: list) -> bytes:
+    out = b""
+    for tag, contents in items:
+        body = _encode(contents) if isinstance(contents, list) else contents
+        size = len(body)
+        if size < 0x80:
+            length = bytes([size])
+        else:
+            count = (size.bit_length() + 7) // 8
+            length = bytes([0x80 | count]) + size.to_bytes(count, "big")
+        out += bytes([tag]) + length + body
+    return out
+
+
+def _edited(change: Callable[[list, list, list], object]) -> bytes:
+    """FIXED_TOKEN re-encoded after ``change(signed_data, tst_info, signer_info)``."""
+    tree = _tree(FIXED_TOKEN)
+    signed_data = tree[0][1][1][1][0][1]
+    e_content = signed_data[2][1][1][1][0]
+    tst_info = _tree(e_content[1])
+    change(signed_data, tst_info[0][1], signed_data[4][1][0][1])
+    e_content[1] = _encode(tst_info)
+    return _encode(tree)
+
+
+def test_der_helpers_round_trip_the_fixed_token():
+    assert _encode(_tree(FIXED_TOKEN)) == FIXED_TOKEN
+    assert _edited(lambda sd, tst, si: None) == FIXED_TOKEN
+
+
+def _set(node: list, value: object) -> None:
+    node[1] = value
+
+
+@pytest.mark.parametrize(
+    ("token", "problem"),
+    [
+        (b"\x30\x80" + FIXED_TOKEN[4:] + b"\0\0", "indefinite length at byte 0"),
+        (b"\x30\x83\x00" + FIXED_TOKEN[2:], "length not minimally encoded at byte 0"),
+        (b"\x30\x81\x03\x06\x01\x00", "length not minimally encoded at byte 0"),
+        (b"\x1f\x01\x00", "multi-byte tag at byte 0"),
+        (FIXED_TOKEN + b"\0", rf"unexpected data at byte {len(FIXED_TOKEN)} in the token"),
+        (
+            FIXED_TOKEN[:23] + b"\x0a" + FIXED_TOKEN[24:],
+            r"expected SignedData version \(tag 0x02\) at byte 23, found tag 0x0a",
+        ),
+        (
+            _edited(lambda sd, tst, si: sd.append([0x05, b""])),
+            r"unexpected data at byte \d+ in SignedData",
+        ),
+        (
+            _edited(lambda sd, tst, si: tst[2][1].append([0x05, b""])),
+            r"unexpected data at byte \d+ in messageImprint",
+        ),
+        (
+            _edited(lambda sd, tst, si: _set(tst[3], b"\0" + tst[3][1])),
+            r"TSTInfo serialNumber not minimally encoded at byte \d+",
+        ),
+        (
+            _edited(lambda sd, tst, si: _set(tst[1], b"\x80" + tst[1][1])),
+            r"TSTInfo policy has a padded sub-identifier",
+        ),
+        (
+            _edited(lambda sd, tst, si: sd[2][1][1][1][0].__setitem__(0, 0x24)),
+            r"expected eContent OCTET STRING \(tag 0x04\) at byte \d+, found tag 0x24",
+        ),
+        (
+            _edited(lambda sd, tst, si: _set(tst[4], b"20261122193446.123450Z")),
+            r"genTime b'20261122193446.123450Z' is not of the form YYYYMMDDhhmmss\[.f\]Z",
+        ),
+        (
+            _edited(lambda sd, tst, si: _set(tst[4], b"20261122193446+0100")),
+            r"genTime b'20261122193446\+0100' is not of the form",
+        ),
+        (
+            _edited(lambda sd, tst, si: _set(sd[0], b"\x02")),
+            "SignedData version 2 is not 3, 4 or 5",
+        ),
+        (
+            _edited(lambda sd, tst, si: _set(si[0], b"\x03")),
+            "SignerInfo version 3 with sid tag 0x30",
+        ),
+        (
+            _edited(lambda sd, tst, si: _set(si[2][1][1], b"\0")),
+            "SignerInfo digestAlgorithm parameters are neither absent nor NULL",
+        ),
+        (
+            _edited(lambda sd, tst, si: sd[3][1][0].__setitem__(0, 0x31)),
+            r"unexpected tag 0x31 at byte \d+ in certificates",
+        ),
+    ],
+    ids=[
+        "indefinite", "padded-length", "long-form-short-length", "multi-byte-tag",
+        "trailing", "wrong-tag", "trailing-in-signed-data", "trailing-in-imprint",
+        "padded-integer", "padded-oid", "constructed-octet-string", "gen-time-trailing-zero",
+        "gen-time-offset", "signed-data-version", "signer-info-version", "digest-parameters",
+        "certificate-choice",
+    ],
+)  # fmt: skip
+def test_token_that_is_not_strict_der_is_refused(token: bytes, problem: str):
+    with pytest.raises(VerificationError, match=f"token is not a DER TimeStampToken: {problem}"):
+        verify_timestamp(token, FIXED_DIGEST, roots=[FIXED_ROOT])
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda sd, tst, si: si[3][1].append(si[3][1][0]), "a signed attribute type appears twice"),
+        (
+            lambda sd, tst, si: sd[4][1].append(sd[4][1][0]),
+            "token does not have exactly one signer",
+        ),
+        (lambda sd, tst, si: _set(tst[0], b"\x02"), "TSTInfo version is not 1"),
+        (lambda sd, tst, si: _set(tst[4], b"00001122193446Z"), "genTime is out of range"),
+    ],
+    ids=["repeated-attribute", "two-signers", "tst-info-version", "year-zero"],
+)
+def test_well_formed_but_unacceptable_token_is_refused(change, problem: str):
+    with pytest.raises(VerificationError, match=f"timestamp: {problem}"):
+        verify_timestamp(_edited(change), FIXED_DIGEST, roots=[FIXED_ROOT])
 
 
 def _authority_with(eku: list, critical: bool) -> TimeStampAuthority:
