@@ -67,7 +67,9 @@ class UUIDPrimaryKey:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
 
 
-db = SQLAlchemy(model_class=Base)
+# A request is its own session: objects stay usable after its commit (the receipt is
+# built from them) instead of every attribute being read back from the database.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 @event.listens_for(Engine, "connect")

@@ -196,7 +196,9 @@ def transaction(app: Flask) -> Iterator[None]:
         outer = connection.begin()
     original = db.session
     db.session = scoped_session(
-        sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+        sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ),
         scopefunc=original.registry.scopefunc,
     )
     try:

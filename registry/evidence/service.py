@@ -124,7 +124,7 @@ class Evidence:
             except (TSAError, OSError, ValueError) as exc:
                 log.warning("external TSA %s gave no token: %s", url, exc)
                 continue
-            session.add(StatementTimestamp(statement_id=statement.id, tsa=url, token=token))
+            statement.timestamps.append(StatementTimestamp(tsa=url, token=token))
 
     # -- reading -----------------------------------------------------------------
 
