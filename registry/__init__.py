@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_api(app: Flask) -> None:
     from registry import access, api, errors, health
+    from registry.accesslog import views as accesslog
     from registry.alliance.views import blp as alliance
     from registry.auth import views as oauth
     from registry.auth.keys import load_token_keys
@@ -47,6 +48,7 @@ def _register_api(app: Flask) -> None:
     from registry.auth.tokens import AccessTokenGenerator
     from registry.evidence.service import Evidence
     from registry.evidence.views import blp as evidence
+    from registry.grants.views import blp as grants
     from registry.ip.views import blp as ideas
 
     settings = app.config["REGISTRY"]
@@ -81,9 +83,14 @@ def _register_api(app: Flask) -> None:
     smorest.register_blueprint(alliance)
     smorest.register_blueprint(ideas)
     smorest.register_blueprint(evidence)
+    smorest.register_blueprint(grants)
+    smorest.register_blueprint(accesslog.blp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(health.bp)
 
+    app.before_request(api.assign_request_id)
     app.before_request(access.authenticate_request)
     app.before_request(api.require_media_type)
+    app.after_request(api.return_request_id)
     errors.init_app(app)
+    accesslog.init_app(app)

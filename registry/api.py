@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+import re
+import uuid
+
+from flask import Flask, current_app, g, request
 from flask_smorest import Api
 
 from registry.errors import APIError
 
 JSON = "application/json"
 ATTRIBUTE = "registry_accepts"
+REQUEST_ID = "X-Request-ID"
+# What a client may send as its request id: it is stored in the access log as given.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+
+def assign_request_id() -> None:
+    """Before every request: its id, the client's X-Request-ID if it sent a usable one,
+    else a new UUID. The access log records it; every response returns it."""
+    sent = request.headers.get(REQUEST_ID, "")
+    g.request_id = sent if _REQUEST_ID.fullmatch(sent) else str(uuid.uuid4())
+
+
+def return_request_id(response):
+    if "request_id" in g:
+        response.headers[REQUEST_ID] = g.request_id
+    return response
 
 
 def accepts(media_type: str):

@@ -16,9 +16,12 @@ from registry import MIGRATIONS
 from registry.db import db
 
 TABLES = {
+    "access_log_entries",
+    "access_log_head",
     "alembic_version",
     "derivations",
     "external_identities",
+    "grants",
     "group_memberships",
     "groups",
     "idea_versions",
@@ -77,7 +80,7 @@ def test_upgrade_builds_the_schema_from_nothing(empty_app):
         assert _groups() == GROUPS
         with db.engine.connect() as connection:
             assert connection.scalar(text("SELECT version_num FROM alembic_version")) == (
-                "0002_evidence"
+                "0003_grants_access_log"
             )
 
 
@@ -142,8 +145,9 @@ def test_the_migrated_database_has_the_immutability_triggers():
             "WHERE trigger_schema = current_schema()"
         )
     tables = sorted(row[0] for row in db.session.execute(query))
-    # One for UPDATE and one for DELETE on each table of a stored version and of the
-    # evidence (PostgreSQL's TRUNCATE triggers are not in information_schema).
+    # One for UPDATE and one for DELETE on each table of a stored version, of the
+    # evidence and of the access log; grants take one UPDATE (their revocation only) and
+    # refuse DELETE (PostgreSQL's TRUNCATE triggers are not in information_schema).
     immutable = ["derivations", "idea_versions", "version_tags"]
     append_only = [
         "statements",
@@ -151,5 +155,7 @@ def test_the_migrated_database_has_the_immutability_triggers():
         "openings",
         "log_hashes",
         "log_checkpoints",
+        "access_log_entries",
+        "grants",
     ]
     assert tables == sorted((immutable + append_only) * 2)

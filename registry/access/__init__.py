@@ -17,6 +17,9 @@ from flask import current_app, g, request
 from registry.errors import APIError
 
 if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Collection
+
     from registry.auth.principal import Principal
     from registry.ip.models import Idea
 
@@ -39,6 +42,8 @@ class Permission(enum.StrEnum):
     IDEA_READ = "idea:read"
     IDEA_ADD_VERSION = "idea:add-version"
     IDEA_WITHDRAW = "idea:withdraw"
+    IDEA_GRANT = "idea:grant"  # share an idea, list and revoke its grants
+    ACCESS_LOG_READ = "idea:read-access-log"
     RECEIPT_READ = "receipt:read"
     LOG_READ = "log:read"
     TSA_USE = "tsa:use"
@@ -116,7 +121,12 @@ def can(principal: Principal, permission: Permission) -> bool:
         return True
     if permission is Permission.IDEA_SUBMIT:
         return bool(principal.provider_organisation_ids or principal.group_ids)
-    if permission in {Permission.IDEA_ADD_VERSION, Permission.IDEA_WITHDRAW}:
+    if permission in {
+        Permission.IDEA_ADD_VERSION,
+        Permission.IDEA_WITHDRAW,
+        Permission.IDEA_GRANT,
+        Permission.ACCESS_LOG_READ,
+    }:
         # Could this principal act as the owner of any idea?
         return bool(
             principal.provider_organisation_ids or principal.group_ids or principal.is_ccg_staff
@@ -130,15 +140,28 @@ def require(principal: Principal, permission: Permission) -> None:
         raise APIError(403, f"You do not have permission for {permission.value}.")
 
 
-def require_on(principal: Principal, action, idea: Idea, sensitivity) -> None:
-    """Raise unless the policy table allows ``action`` on ``idea``: a 404 when the
-    principal may not even know the idea exists, a 403 when they may."""
-    from registry.access import policy
-    from registry.errors import NotFound
+class AccessRefusedError(APIError):
+    """A refusal of an action on an idea that exists. The access log records every one
+    (registry/accesslog/views.py) before the answer goes out."""
 
-    granted = policy.actions(principal, idea, sensitivity)
-    if action in granted:
+    def __init__(self, code: int, message: str, idea_id: uuid.UUID):
+        super().__init__(code, message)
+        self.idea_id = idea_id
+
+
+def require_on(
+    principal: Principal, action, idea: Idea, sensitivity, granted: Collection[uuid.UUID] = ()
+) -> None:
+    """Raise :class:`AccessRefusedError` unless the policy table allows ``action`` on
+    ``idea``: a 404 when the principal may not even know the idea exists, a 403 when they
+    may. ``granted``: the ideas shared with the principal (grants.models.shared_with)."""
+    from registry.access import policy
+
+    allowed = policy.actions(principal, idea, sensitivity, granted)
+    if action in allowed:
         return
-    if policy.Action.LIST not in granted:
-        raise NotFound("Idea")
-    raise APIError(403, f"You may not {action.value.replace('-', ' ')} this idea.")
+    if policy.Action.LIST not in allowed:
+        raise AccessRefusedError(404, "Idea not found", idea.id)
+    raise AccessRefusedError(
+        403, f"You may not {action.value.replace('-', ' ')} this idea.", idea.id
+    )

@@ -9,11 +9,15 @@ What the table does not grant is refused.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import uuid
+from collections.abc import Collection, Iterable
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, true
 
 from registry.auth.principal import Principal
+from registry.db import utcnow
+from registry.grants.models import Grant, active_grants_to
 from registry.ip.models import Idea, Origin, Sensitivity
 
 
@@ -25,6 +29,7 @@ class Relation(enum.StrEnum):
     ADMIN = "admin"
     OWNER = "owner-member"  # member of the owning provider; for forum ideas, CCG staff
     GROUP_MEMBER = "group-member"  # member of the group a forum idea evolved in
+    GRANTEE = "grantee"  # named by an active grant: the person, their organisation or group
 
 
 class Action(enum.StrEnum):
@@ -35,6 +40,8 @@ class Action(enum.StrEnum):
     READ_OPENINGS = "read-openings"  # the salts that let one prove the content to others
     ADD_VERSION = "add-version"
     WITHDRAW = "withdraw"
+    GRANT = "grant"  # share the idea by a grant, list and revoke its grants
+    READ_ACCESS_LOG = "read-access-log"  # who read its body or openings, who was refused
 
 
 PUBLIC, ALLIANCE, COMMERCIAL, CONFIDENTIAL = (
@@ -73,11 +80,23 @@ TABLE: dict[Relation, dict[Sensitivity, frozenset[Action]]] = {
     Relation.OWNER: _same(EVERYTHING),
     # For forum ideas the owner is the CCG: the group's members act as its members.
     Relation.GROUP_MEMBER: _same(EVERYTHING),
+    # The owner's side shares an idea by a grant: its grantees read it, on the record
+    # (RECORDED below), but never get the openings or act for the owner.
+    Relation.GRANTEE: _same(READ),
 }
 
+# Relations whose use is recorded in the idea's access log: a read that only they allow
+# is logged (registry/accesslog), whoever the reader is. Readers cannot opt out.
+RECORDED = frozenset({Relation.GRANTEE})
 
-def relations(principal: Principal, idea: Idea) -> frozenset[Relation]:
-    """Every relation ``principal`` holds to ``idea``."""
+# Granted: the ids of ideas shared with the principal by an active grant, as
+# registry.grants.services.shared_with finds them for the ideas at hand.
+Granted = Collection[uuid.UUID]
+
+
+def relations(principal: Principal, idea: Idea, granted: Granted = ()) -> frozenset[Relation]:
+    """Every relation ``principal`` holds to ``idea``. ``granted`` holds the ids of the
+    ideas shared with them by an active grant (it need hold no others)."""
     held = {Relation.ANYONE}
     if principal.is_anonymous:
         return frozenset(held)
@@ -96,35 +115,68 @@ def relations(principal: Principal, idea: Idea) -> frozenset[Relation]:
             held.add(Relation.OWNER)
         if principal.in_group(idea.group_id):
             held.add(Relation.GROUP_MEMBER)
+    if idea.id in granted:
+        held.add(Relation.GRANTEE)
     return frozenset(held)
 
 
-def allowed(principal: Principal, action: Action, idea: Idea, sensitivity: Sensitivity) -> bool:
+def allowed(
+    principal: Principal,
+    action: Action,
+    idea: Idea,
+    sensitivity: Sensitivity,
+    granted: Granted = (),
+) -> bool:
     """May ``principal`` do ``action`` on ``idea`` as of a version of ``sensitivity``?"""
-    return any(action in TABLE[r][sensitivity] for r in relations(principal, idea))
+    return any(action in TABLE[r][sensitivity] for r in relations(principal, idea, granted))
 
 
-def actions(principal: Principal, idea: Idea, sensitivity: Sensitivity) -> frozenset[Action]:
-    return frozenset().union(*(TABLE[r][sensitivity] for r in relations(principal, idea)))
+def actions(
+    principal: Principal, idea: Idea, sensitivity: Sensitivity, granted: Granted = ()
+) -> frozenset[Action]:
+    held = relations(principal, idea, granted)
+    return frozenset().union(*(TABLE[r][sensitivity] for r in held))
+
+
+def recorded(
+    principal: Principal,
+    action: Action,
+    idea: Idea,
+    sensitivity: Sensitivity,
+    granted: Granted = (),
+) -> bool:
+    """Is ``action`` allowed to ``principal`` only through relations in :data:`RECORDED`?
+    Then doing it goes in the idea's access log. What another relation allows anyway
+    (the owner's side, members reading an alliance idea) is not recorded."""
+    held = relations(principal, idea, granted)
+    through = {r for r in held if action in TABLE[r][sensitivity]}
+    return bool(through) and through <= RECORDED
 
 
 def _sensitivities(relation: Relation, action: Action) -> list[Sensitivity]:
     return [s for s, granted in TABLE[relation].items() if action in granted]
 
 
-def visible(principal: Principal, sensitivity: ColumnElement, action: Action = Action.LIST):
+def visible(
+    principal: Principal,
+    sensitivity: ColumnElement,
+    action: Action = Action.LIST,
+    at: datetime | None = None,
+):
     """The SQL condition, over ``Idea`` and a version's ``sensitivity`` column, that
-    holds exactly where :func:`allowed` would allow ``action``."""
+    holds exactly where :func:`allowed` would allow ``action`` (grants as of ``at``,
+    by default now)."""
+    at = at or utcnow()
     conditions = []
     for relation in Relation:
-        held = _holds(principal, relation)
+        held = _holds(principal, relation, at)
         levels = _sensitivities(relation, action)
         if levels and held is not None:
             conditions.append(and_(held, sensitivity.in_(levels)))
     return or_(*conditions) if conditions else false()
 
 
-def _holds(principal: Principal, relation: Relation) -> ColumnElement | None:
+def _holds(principal: Principal, relation: Relation, at: datetime) -> ColumnElement | None:
     """SQL for 'principal holds relation to the idea', or None where they never do."""
     if relation is Relation.ANYONE:
         return true()
@@ -145,6 +197,8 @@ def _holds(principal: Principal, relation: Relation) -> ColumnElement | None:
         return or_(*owners)
     if relation is Relation.GROUP_MEMBER:
         return and_(Idea.origin == Origin.FORUM, Idea.group_id.in_(list(principal.group_ids)))
+    if relation is Relation.GRANTEE:
+        return exists().where(Grant.idea_id == Idea.id, active_grants_to(principal, at))
     raise AssertionError(f"no SQL for relation {relation}")
 
 
@@ -189,6 +243,9 @@ DESCRIPTIONS = {
     "CCG staff",
     Relation.GROUP_MEMBER: "a member of the forum, cluster or Executive Group a forum idea "
     "evolved in",
+    Relation.GRANTEE: "named by an active grant of the owner's side (not revoked, not expired): "
+    "the person, an organisation they are a member or CCG staff of, or a group they are "
+    "in. What only a grant opens is read on the record: the idea's access log",
 }
 
 

@@ -8,8 +8,9 @@ compares the canonical bytes; checks each statement's hash, its signature by a k
 registered for the time it was made, and the registry's own time-stamp token;
 recomputes the whole Merkle tree from the statements in log order and compares every
 stored hash; and checks every checkpoint's signature, root and consistency with the
-latest one. Finally every idea version must have exactly one statement, and every
-withdrawn idea one withdrawal.
+latest one. Finally every idea version must have exactly one statement, every
+withdrawn idea one withdrawal, every grant its statement and every revoked grant its
+revocation's; and the access log's hash chain is recomputed entry by entry.
 
 Rows are streamed in batches, so memory does not grow with the statements' size: what
 is kept is the recomputed tree (two hashes per entry, about 150 MB at a million
@@ -34,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Row, and_, exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from registry.accesslog.services import check_chain
 from registry.evidence import merkle, note
 from registry.evidence import statements as st
 from registry.evidence.errors import VerificationError
@@ -51,6 +53,7 @@ from registry.evidence.models import (
 )
 from registry.evidence.service import OWN_TSA, Evidence
 from registry.evidence.tsa import verify_timestamp
+from registry.grants.models import Grant
 from registry.ip.models import Derivation, Idea, IdeaState, IdeaVersion, VersionTag
 
 __all__ = ["AuditReport", "Problem", "audit", "audit_command"]
@@ -95,6 +98,9 @@ class AuditReport:
     root_hash: bytes
     problems: tuple[Problem, ...]
     counts: dict[str, int]
+    grants: int = 0
+    revocations: int = 0
+    access_log_entries: int = 0
 
     @property
     def ok(self) -> bool:
@@ -110,14 +116,18 @@ class AuditReport:
 
     def summary(self) -> str:
         """One paragraph: what was checked, and the log's size and root."""
+        grants = ""
+        if self.grants or self.revocations:
+            grants = f", {self.grants} grants, {self.revocations} revocations"
         return (
             f"{self.statements} statements ({self.idea_versions} idea versions, "
-            f"{self.withdrawals} withdrawals), {self.signatures} signatures and "
+            f"{self.withdrawals} withdrawals{grants}), {self.signatures} signatures and "
             f"{self.timestamps} registry time-stamp tokens verified "
             f"({self.external_timestamps} external tokens not checked here), "
             f"{self.log_hashes} stored hashes and {self.checkpoints} checkpoints compared "
             f"with the tree rebuilt from the statements; tree size {self.tree_size}, "
-            f"root {base64.b64encode(self.root_hash).decode()}"
+            f"root {base64.b64encode(self.root_hash).decode()}; {self.access_log_entries} "
+            "access log entries rechained"
         )
 
 
@@ -159,6 +169,7 @@ def audit(session: Session, evidence: Evidence, progress: Progress | None = None
     log_hashes = _check_log_hashes(session, store, findings)
     checkpoints = _check_checkpoints(session, evidence.origin, keys, store, findings)
     _check_head(session, store, findings)
+    access_log_entries = _check_access_log(session, findings)
     return AuditReport(
         statements=store.size,
         idea_versions=walk.versions,
@@ -172,6 +183,9 @@ def audit(session: Session, evidence: Evidence, progress: Progress | None = None
         root_hash=merkle.tree_hash(store.size, store.read_hashes),
         problems=tuple(findings.listed),
         counts=dict(findings.counts),
+        grants=walk.grants,
+        revocations=walk.revocations,
+        access_log_entries=access_log_entries,
     )
 
 
@@ -241,6 +255,8 @@ class _Rows:
     derivations: dict[int, list[uuid.UUID]]
     openings: dict[int, dict[str, bytes]]
     timestamps: dict[int, list[Row]]
+    # The grant each grant or revocation statement records, by the statement's id.
+    grants: dict[int, Row]
 
     @classmethod
     def load(cls, session: Session, statements: Sequence[Row]) -> _Rows:
@@ -320,7 +336,30 @@ class _Rows:
             .order_by(StatementTimestamp.id)
         ):
             timestamps[t.statement_id].append(t)
-        return cls(versions, ideas, tags, derivations, openings, timestamps)
+        grants: dict[int, Row] = {}
+        for grant in session.execute(
+            select(
+                Grant.id,
+                Grant.idea_id,
+                Grant.organisation_id,
+                Grant.group_id,
+                Grant.person_id,
+                Grant.granted_by_id,
+                Grant.granted_at,
+                Grant.expires_at,
+                Grant.statement_id,
+                Grant.revoked_at,
+                Grant.revoked_by_id,
+                Grant.revocation_statement_id,
+            ).where(
+                Grant.statement_id.in_(statement_ids)
+                | Grant.revocation_statement_id.in_(statement_ids)
+            )
+        ):
+            for statement_id in (grant.statement_id, grant.revocation_statement_id):
+                if statement_id is not None:
+                    grants[statement_id] = grant
+        return cls(versions, ideas, tags, derivations, openings, timestamps, grants)
 
 
 class _StatementWalk:
@@ -341,6 +380,7 @@ class _StatementWalk:
         self.next_index = 0
         self.last_index: int | None = None
         self.versions = self.withdrawals = self.signatures = 0
+        self.grants = self.revocations = 0
         self.timestamps = self.external_timestamps = 0
 
     def check(self, statements: Sequence[Row]) -> None:
@@ -438,6 +478,12 @@ class _StatementWalk:
         elif s.kind == st.IDEA_WITHDRAWAL:
             self.withdrawals += 1
             rebuilt, sources = self._withdrawal(s, rows)
+        elif s.kind == st.IDEA_GRANT:
+            self.grants += 1
+            rebuilt, sources = self._grant(s, rows)
+        elif s.kind == st.IDEA_GRANT_REVOCATION:
+            self.revocations += 1
+            rebuilt, sources = self._revocation(s, rows)
         else:
             self._add(s, "rebuild", f"unknown kind {s.kind!r}")
             return
@@ -518,6 +564,71 @@ class _StatementWalk:
             reason=idea.withdrawal_reason or "",
         )
         return statement, "the ideas row and the statements before it"
+
+    def _granted(self, s: Row, rows: _Rows, column: str) -> tuple[Row | None, str, str | None]:
+        grant = rows.grants.get(s.id)
+        if grant is None or getattr(grant, column) != s.id:
+            return None, f"no grants row names this statement as its {column}", None
+        if grant.idea_id != s.idea_id:
+            return None, f"grant {grant.id} is of idea {grant.idea_id}, not {s.idea_id}", None
+        previous = self.latest.get(s.idea_id)
+        if previous is None:
+            return None, f"idea {s.idea_id} has no statement before grant {grant.id}", None
+        return grant, "", previous
+
+    def _grant(self, s: Row, rows: _Rows) -> tuple[dict[str, Any] | None, str]:
+        grant, why, previous = self._granted(s, rows, "statement_id")
+        if grant is None:
+            return None, why
+        kind, grantee = _grantee(grant)
+        statement = st.grant_statement(
+            registry=self.evidence.origin,
+            idea=str(grant.idea_id),
+            previous=previous,
+            grant=str(grant.id),
+            grantee_kind=kind,
+            grantee=grantee,
+            granted_by=str(grant.granted_by_id),
+            granted_at=grant.granted_at,
+            expires_at=grant.expires_at,
+        )
+        return statement, "the grants row and the statements before it"
+
+    def _revocation(self, s: Row, rows: _Rows) -> tuple[dict[str, Any] | None, str]:
+        grant, why, previous = self._granted(s, rows, "revocation_statement_id")
+        if grant is None:
+            return None, why
+        if grant.revoked_at is None:
+            return None, f"grant {grant.id} is not revoked"
+        kind, grantee = _grantee(grant)
+        statement = st.grant_revocation_statement(
+            registry=self.evidence.origin,
+            idea=str(grant.idea_id),
+            previous=previous,
+            grant=str(grant.id),
+            grantee_kind=kind,
+            grantee=grantee,
+            revoked_by=str(grant.revoked_by_id),
+            revoked_at=grant.revoked_at,
+        )
+        return statement, "the grants row and the statements before it"
+
+
+def _grantee(grant: Row) -> tuple[str, str]:
+    """(kind, id) as the service names a grant's grantee; "none" if the row names none."""
+    named = [
+        (kind, value)
+        for kind, value in (
+            ("organisation", grant.organisation_id),
+            ("group", grant.group_id),
+            ("person", grant.person_id),
+        )
+        if value is not None
+    ]
+    if len(named) != 1:
+        return "none", ",".join(str(value) for _, value in named)
+    kind, value = named[0]
+    return kind, str(value)
 
 
 def _entry(s: Row) -> str:
@@ -605,6 +716,42 @@ def _check_coverage(session: Session, findings: _Findings) -> None:
         findings.add(
             "statements", f"idea {idea_id}", "coverage", f"{count} withdrawals of one idea"
         )
+    _check_grant_coverage(session, findings)
+
+
+def _check_grant_coverage(session: Session, findings: _Findings) -> None:
+    """Every grant names its own grant statement; every revoked grant its revocation's.
+
+    (A statement naming the wrong grant, or none, is found when it is rebuilt.)
+    """
+    for column, kind, what in (
+        (Grant.statement_id, st.IDEA_GRANT, "grant"),
+        (Grant.revocation_statement_id, st.IDEA_GRANT_REVOCATION, "revocation"),
+    ):
+        recorded = and_(
+            Statement.id == column, Statement.kind == kind, Statement.idea_id == Grant.idea_id
+        )
+        condition = ~exists().where(recorded)
+        if kind == st.IDEA_GRANT_REVOCATION:
+            condition = and_(Grant.revoked_at.is_not(None), condition)
+        for grant_id, idea_id in session.execute(
+            select(Grant.id, Grant.idea_id).where(condition).order_by(Grant.id)
+        ):
+            findings.add(
+                "grants",
+                f"id {grant_id}, idea {idea_id}",
+                "coverage",
+                f"no {kind} statement of its idea records this {what}",
+            )
+
+
+def _check_access_log(session: Session, findings: _Findings) -> int:
+    """Recompute the access log's hash chain (registry.accesslog.services.check_chain)."""
+    count, problems = check_chain(session)
+    for problem in problems:
+        table = "access_log_head" if problem.row.startswith("id ") else "access_log_entries"
+        findings.add(table, problem.row, "access log", problem.message)
+    return count
 
 
 # --- The tree -------------------------------------------------------------------

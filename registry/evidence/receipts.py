@@ -643,10 +643,38 @@ _IDEA_WITHDRAWAL: dict[str, Callable[[Any], bool]] = {
     "withdrawn_at": _is_time,
     "reason_sha256": _is_hex64,
 }
+_GRANTEE_KINDS = frozenset({"organisation", "group", "person"})
+_IDEA_GRANT: dict[str, Callable[[Any], bool]] = {
+    "type": _is_text,
+    "statement_version": _is_int,
+    "registry": _is_text,
+    "idea": _is_text,
+    "previous": _is_hex64,
+    "grant": _is_text,
+    "grantee_kind": lambda v: v in _GRANTEE_KINDS,
+    "grantee": _is_text,
+    "granted_by": _is_text,
+    "granted_at": _is_time,
+    "expires_at": lambda v: v is None or _is_time(v),
+}
+_IDEA_GRANT_REVOCATION: dict[str, Callable[[Any], bool]] = {
+    "type": _is_text,
+    "statement_version": _is_int,
+    "registry": _is_text,
+    "idea": _is_text,
+    "previous": _is_hex64,
+    "grant": _is_text,
+    "grantee_kind": lambda v: v in _GRANTEE_KINDS,
+    "grantee": _is_text,
+    "revoked_by": _is_text,
+    "revoked_at": _is_time,
+}
 # Statement type -> (its members and what each must be, the member that dates it).
 _STATEMENTS = {
     st.IDEA_VERSION: (_IDEA_VERSION, "submitted_at"),
     st.IDEA_WITHDRAWAL: (_IDEA_WITHDRAWAL, "withdrawn_at"),
+    st.IDEA_GRANT: (_IDEA_GRANT, "granted_at"),
+    st.IDEA_GRANT_REVOCATION: (_IDEA_GRANT_REVOCATION, "revoked_at"),
 }
 _RECEIPT_MEMBERS = {"statement", "signature", "timestamps", "log"}
 _LOG_MEMBERS = {"index", "tree_size", "inclusion", "checkpoint"}
@@ -744,10 +772,15 @@ class _Receipt:
         )
 
     def describe(self) -> str:
+        idea = self.statement["idea"]
         if self.kind == st.IDEA_VERSION:
-            what = f"version {self.statement['version']} of idea {self.statement['idea']}"
+            what = f"version {self.statement['version']} of idea {idea}"
+        elif self.kind == st.IDEA_WITHDRAWAL:
+            what = f"withdrawal of idea {idea}"
         else:
-            what = f"withdrawal of idea {self.statement['idea']}"
+            grantee = f"{self.statement['grantee_kind']} {self.statement['grantee']}"
+            verb = "grant" if self.kind == st.IDEA_GRANT else "revocation of the grant"
+            what = f"{verb} {self.statement['grant']} of idea {idea} to {grantee}"
         return f"{self.kind} statement: {what}, {self.time_member} {st.rfc3339(self.time)}"
 
 

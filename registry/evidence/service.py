@@ -18,6 +18,7 @@ from registry.evidence.keys import CHECKPOINT, STATEMENT, KeyRing
 from registry.evidence.log import TransparencyLog
 from registry.evidence.models import Opening, Statement, StatementTimestamp
 from registry.evidence.tsa import TimeStampAuthority, TSAError, load_authority, request_timestamp
+from registry.grants.models import Grant
 from registry.ip.models import Idea, IdeaVersion
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,56 @@ class Evidence:
         )
         return self._record(session, statement, st.IDEA_WITHDRAWAL, idea.id, None)
 
+    def record_grant(self, session: Session, grant: Grant) -> Statement:
+        """Record a new grant's statement, then add the grant, naming it, to the session.
+
+        ``grant`` must not be in the session yet: its row is written once, with its
+        statement, in the caller's transaction (the grant is never without evidence).
+        """
+        TransparencyLog(session, self.origin).lock()  # as in record_version
+        previous = self.latest_statement(session, grant.idea_id)
+        if previous is None:
+            raise RuntimeError(f"idea {grant.idea_id} has no statement: run `registry audit`")
+        statement = st.grant_statement(
+            registry=self.origin,
+            idea=str(grant.idea_id),
+            previous=previous.statement_hash.hex(),
+            grant=str(grant.id),
+            grantee_kind=grant.grantee_kind.value,
+            grantee=str(grant.grantee_id),
+            granted_by=str(grant.granted_by_id),
+            granted_at=grant.granted_at,
+            expires_at=grant.expires_at,
+        )
+        row = self._record(session, statement, st.IDEA_GRANT, grant.idea_id, None)
+        grant.statement_id = row.id
+        session.add(grant)
+        session.flush()
+        return row
+
+    def record_revocation(self, session: Session, grant: Grant, by, at) -> Statement:
+        """Record that ``by`` (a person id) revoked ``grant`` at ``at``, and mark it so.
+
+        The grant's row is updated once, after its statement exists, with the three
+        revocation columns together: the only change the database lets a grant take.
+        """
+        TransparencyLog(session, self.origin).lock()  # as in record_version
+        previous = self.latest_statement(session, grant.idea_id)
+        statement = st.grant_revocation_statement(
+            registry=self.origin,
+            idea=str(grant.idea_id),
+            previous=previous.statement_hash.hex(),
+            grant=str(grant.id),
+            grantee_kind=grant.grantee_kind.value,
+            grantee=str(grant.grantee_id),
+            revoked_by=str(by),
+            revoked_at=at,
+        )
+        row = self._record(session, statement, st.IDEA_GRANT_REVOCATION, grant.idea_id, None)
+        grant.revoked_at, grant.revoked_by_id, grant.revocation_statement_id = at, by, row.id
+        session.flush()
+        return row
+
     def _record(self, session, statement: dict, kind: str, idea_id, number) -> Statement:
         canonical = canonicalize(statement)
         digest = st.statement_hash(canonical)
@@ -147,6 +198,10 @@ class Evidence:
         if source is None:
             raise RuntimeError(f"idea {idea_id} has no statement: run `registry audit`")
         return source.statement_hash.hex()
+
+    @staticmethod
+    def statement(session: Session, statement_id: int) -> Statement | None:
+        return session.get(Statement, statement_id)
 
     def version_statement(self, session: Session, idea_id, number: int) -> Statement | None:
         return session.scalar(

@@ -23,6 +23,8 @@ from registry.evidence.jcs import canonicalize
 STATEMENT_VERSION = 1
 IDEA_VERSION = "idea-version"
 IDEA_WITHDRAWAL = "idea-withdrawal"
+IDEA_GRANT = "idea-grant"
+IDEA_GRANT_REVOCATION = "idea-grant-revocation"
 SALT_BYTES = 32
 # Content fields of a version, in the order they are committed to.
 COMMITTED_FIELDS = ("title", "summary", "body", "tags")
@@ -125,6 +127,62 @@ def withdrawal_statement(
         "withdrawn_by": withdrawn_by,
         "withdrawn_at": rfc3339(withdrawn_at),
         "reason_sha256": hashlib.sha256(reason.encode()).hexdigest(),
+    }
+
+
+def grant_statement(
+    *,
+    registry: str,
+    idea: str,
+    previous: str,
+    grant: str,
+    grantee_kind: str,
+    grantee: str,
+    granted_by: str,
+    granted_at: datetime,
+    expires_at: datetime | None,
+) -> dict[str, Any]:
+    """The statement that the owner's side shared an idea with an organisation, a group
+    or a person (``grantee_kind``), until ``expires_at`` (None: until revoked). It lets
+    the owner prove later that, and when, they shared it; it names no content."""
+    return {
+        "type": IDEA_GRANT,
+        "statement_version": STATEMENT_VERSION,
+        "registry": registry,
+        "idea": idea,
+        "previous": previous,
+        "grant": grant,
+        "grantee_kind": grantee_kind,
+        "grantee": grantee,
+        "granted_by": granted_by,
+        "granted_at": rfc3339(granted_at),
+        "expires_at": rfc3339(expires_at) if expires_at is not None else None,
+    }
+
+
+def grant_revocation_statement(
+    *,
+    registry: str,
+    idea: str,
+    previous: str,
+    grant: str,
+    grantee_kind: str,
+    grantee: str,
+    revoked_by: str,
+    revoked_at: datetime,
+) -> dict[str, Any]:
+    """The statement that a grant was revoked: from ``revoked_at`` it opens nothing."""
+    return {
+        "type": IDEA_GRANT_REVOCATION,
+        "statement_version": STATEMENT_VERSION,
+        "registry": registry,
+        "idea": idea,
+        "previous": previous,
+        "grant": grant,
+        "grantee_kind": grantee_kind,
+        "grantee": grantee,
+        "revoked_by": revoked_by,
+        "revoked_at": rfc3339(revoked_at),
     }
 
 

@@ -21,12 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from registry.access import Permission, require, require_on
-from registry.access.policy import Action, actions, visible
+from registry.access.policy import Action, actions, recorded, visible
+from registry.accesslog.models import AccessField, AccessOutcome
+from registry.accesslog.services import AccessLog
 from registry.alliance.models import Group, Organisation, OrganisationKind
 from registry.auth.principal import Principal
 from registry.db import utcnow
 from registry.errors import APIError, Invalid, NotFound
 from registry.evidence.service import Evidence
+from registry.grants.models import shared_with
 from registry.ip.models import (
     Derivation,
     Idea,
@@ -66,12 +69,14 @@ class IdeaRegister:
     """Submitting, versioning, withdrawing and finding ideas. Owns its transactions.
 
     Every stored version and every withdrawal is recorded by the evidence layer
-    in the same transaction: there is never a version without its statement.
+    in the same transaction: there is never a version without its statement. Every
+    read of content that only a grant opens goes in the access log before it is served.
     """
 
-    def __init__(self, session: Session, evidence: Evidence):
+    def __init__(self, session: Session, evidence: Evidence, access_log: AccessLog | None = None):
         self.session = session
         self.evidence = evidence
+        self.access_log = access_log or AccessLog(session)
 
     # -- writing ---------------------------------------------------------------
 
@@ -108,8 +113,7 @@ class IdeaRegister:
         self, principal: Principal, idea_id: uuid.UUID, request: dict[str, Any]
     ) -> Submission:
         """Store a new version. Origin, owner and group cannot change (422)."""
-        idea = self._idea_for_update(idea_id)
-        require_on(principal, Action.ADD_VERSION, idea, self._sensitivity(idea))
+        idea = self.require(principal, Action.ADD_VERSION, idea_id, lock=True)
         if idea.state is IdeaState.WITHDRAWN:
             raise APIError(409, "This idea is withdrawn; it takes no new versions.")
         for field, current in (
@@ -149,8 +153,7 @@ class IdeaRegister:
 
     def withdraw(self, principal: Principal, idea_id: uuid.UUID, reason: str) -> Shown:
         """Withdraw an idea. It stays in the register, marked withdrawn; 409 if it already is."""
-        idea = self._idea_for_update(idea_id)
-        require_on(principal, Action.WITHDRAW, idea, self._sensitivity(idea))
+        idea = self.require(principal, Action.WITHDRAW, idea_id, lock=True)
         if idea.state is IdeaState.WITHDRAWN:
             raise APIError(409, "This idea is already withdrawn.")
         idea.state = IdeaState.WITHDRAWN
@@ -161,6 +164,21 @@ class IdeaRegister:
         self.session.commit()
         return self.version(principal, idea.id, idea.latest_version)
 
+    # -- deciding --------------------------------------------------------------
+
+    def require(
+        self, principal: Principal, action: Action, idea_id: uuid.UUID, *, lock: bool = False
+    ) -> Idea:
+        """The idea, if the policy lets ``principal`` do ``action`` on it as of its
+        latest version; else a 404 (unknown, or they may not know it exists) or a 403,
+        recorded in the access log. ``lock``: lock the idea's row for a change."""
+        idea = self._idea_for_update(idea_id) if lock else self._idea(idea_id)
+        require_on(principal, action, idea, self._sensitivity(idea), self._granted(principal, idea))
+        return idea
+
+    def _granted(self, principal: Principal, *ideas: Idea) -> frozenset[uuid.UUID]:
+        return shared_with(self.session, principal, (idea.id for idea in ideas))
+
     # -- reading ---------------------------------------------------------------
 
     def latest(self, principal: Principal, idea_id: uuid.UUID) -> Shown:
@@ -170,8 +188,15 @@ class IdeaRegister:
     def version(self, principal: Principal, idea_id: uuid.UUID, number: int) -> Shown:
         """A version as this reader may see it; 404 if they may not know the idea exists."""
         version = self._version(idea_id, number)
-        require_on(principal, Action.LIST, version.idea, version.sensitivity)
-        return Shown(version, actions(principal, version.idea, version.sensitivity))
+        idea, sensitivity = version.idea, version.sensitivity
+        granted = self._granted(principal, idea)
+        require_on(principal, Action.LIST, idea, sensitivity, granted)
+        shown = Shown(version, actions(principal, idea, sensitivity, granted))
+        if recorded(principal, Action.READ_BODY, idea, sensitivity, granted):
+            self.access_log.record(
+                principal, idea.id, number, [AccessField.BODY], AccessOutcome.READ
+            )
+        return shown
 
     def _version(self, idea_id: uuid.UUID, number: int) -> IdeaVersion:
         version = self.session.scalar(
@@ -187,16 +212,28 @@ class IdeaRegister:
     def receipt(self, principal: Principal, idea_id: uuid.UUID, number: int) -> dict[str, Any]:
         """The receipt for a version, proved against the latest checkpoint."""
         version = self._version(idea_id, number)
-        require_on(principal, Action.READ_RECEIPT, version.idea, version.sensitivity)
+        idea, sensitivity = version.idea, version.sensitivity
+        granted = self._granted(principal, idea)
+        require_on(principal, Action.READ_RECEIPT, idea, sensitivity, granted)
         statement = self.evidence.version_statement(self.session, idea_id, number)
         if statement is None:
             raise NotFound("Statement")
-        return self._receipt(principal, version, statement)
+        receipt = self._receipt(principal, version, statement, granted)
+        if "openings" in receipt and recorded(
+            principal, Action.READ_OPENINGS, idea, sensitivity, granted
+        ):
+            self.access_log.record(
+                principal, idea.id, number, [AccessField.OPENINGS], AccessOutcome.READ
+            )
+        return receipt
 
-    def _receipt(self, principal: Principal, version: IdeaVersion, statement) -> dict[str, Any]:
+    def _receipt(
+        self, principal: Principal, version: IdeaVersion, statement, granted=()
+    ) -> dict[str, Any]:
         # The openings reveal nothing by themselves, but with them anyone holding the
         # content can prove it: they go only to the owner's side.
-        may_open = Action.READ_OPENINGS in actions(principal, version.idea, version.sensitivity)
+        allowed = actions(principal, version.idea, version.sensitivity, granted)
+        may_open = Action.READ_OPENINGS in allowed
         openings = self.evidence.openings(self.session, version) if may_open else None
         return self.evidence.receipt(self.session, statement, openings)
 
@@ -238,12 +275,21 @@ class IdeaRegister:
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
+        items = list(items)
+        granted = self._granted(principal, *(v.idea for v in items))
         return IdeaPage(
-            [Shown(v, actions(principal, v.idea, v.sensitivity)) for v in items],
-            page,
-            per_page,
-            total or 0,
+            [self._listed(principal, v, granted) for v in items], page, per_page, total or 0
         )
+
+    @staticmethod
+    def _listed(principal: Principal, version: IdeaVersion, granted) -> Shown:
+        # A body that only a grant opens is read one idea at a time, on the record
+        # (GET the idea): a list shows its abstract.
+        idea, sensitivity = version.idea, version.sensitivity
+        allowed = actions(principal, idea, sensitivity, granted)
+        if recorded(principal, Action.READ_BODY, idea, sensitivity, granted):
+            allowed -= {Action.READ_BODY}
+        return Shown(version, allowed)
 
     # -- the ownership rule ----------------------------------------------------
 

@@ -34,6 +34,11 @@ EXPECTED = {
     "evidence.consistency": Permission.LOG_READ,
     "evidence.entries": Permission.LOG_READ,
     "evidence.timestamp": Permission.TSA_USE,
+    "grants.grant": Permission.IDEA_GRANT,
+    "grants.list_grants": Permission.IDEA_GRANT,
+    "grants.revoke": Permission.IDEA_GRANT,
+    "grants.get_receipt": Permission.IDEA_GRANT,
+    "accesslog.access_log": Permission.ACCESS_LOG_READ,
 }
 
 

@@ -1,0 +1,91 @@
+"""`registry audit` recomputes the access log's hash chain and finds an entry edited,
+removed or slipped in by someone who dropped the triggers; and the triggers refuse it.
+
+On an instance of its own (see tests/grants/conftest.py ``shared``): three entries,
+two reads and a refusal.
+"""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import Result
+from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
+
+from registry.db import db
+from tests.grants.conftest import Shared, drop_guards, sql
+
+
+@pytest.fixture(autouse=True)
+def transaction() -> None:
+    """Overrides the suite's per-test transaction: the instance needs real commits."""
+    return None
+
+
+def _found(result: Result, table: str, *words: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stdout.splitlines() if line.startswith(f"PROBLEM {table} [")]
+    assert any("] access log: " in line and all(w in line for w in words) for line in lines), (
+        result.stdout
+    )
+
+
+def test_a_clean_chain_passes(shared: Shared):
+    result = shared.audit()
+    assert result.exit_code == 0, result.output
+    assert "3 access log entries rechained" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE access_log_entries SET endpoint = 'ideas.list_ideas' WHERE position = 0",
+        "DELETE FROM access_log_entries WHERE position = 2",
+    ],
+)
+def test_the_database_refuses_to_change_an_entry(shared: Shared, statement):
+    with shared.instance.app.app_context():
+        with pytest.raises(DatabaseError, match="immutable"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+    assert shared.audit().exit_code == 0
+
+
+def test_an_edited_entry_is_found(shared: Shared):
+    drop_guards(shared.instance, "access_log_entries")
+    sql(shared.instance, "UPDATE access_log_entries SET outcome = 'refused' WHERE position = 0")
+    _found(shared.audit(), "access_log_entries", "position 0", "edited, removed or inserted")
+
+
+def test_a_removed_entry_is_found(shared: Shared):
+    drop_guards(shared.instance, "access_log_entries")
+    sql(shared.instance, "DELETE FROM access_log_entries WHERE position = 1")
+    result = shared.audit()
+    _found(result, "access_log_entries", "position 2", "entries are missing")
+    _found(result, "access_log_head", "size is 3, but there are 2 entries")
+
+
+def test_the_last_entry_removed_is_found_by_the_head(shared: Shared):
+    drop_guards(shared.instance, "access_log_entries")
+    sql(shared.instance, "DELETE FROM access_log_entries WHERE position = 2")
+    _found(shared.audit(), "access_log_head", "the chain was cut")
+
+
+def test_an_inserted_entry_is_found(shared: Shared):
+    # Slipped in between two entries (the later ones moved up, in two steps so that no
+    # two rows share a position meanwhile), with the head grown to match.
+    drop_guards(shared.instance, "access_log_entries")
+    sql(
+        shared.instance,
+        "UPDATE access_log_entries SET position = position + 100 WHERE position >= 1",
+        "UPDATE access_log_entries SET position = position - 99 WHERE position >= 100",
+    )
+    sql(
+        shared.instance,
+        "INSERT INTO access_log_entries (position, idea_id, version, person_id, organisations,"
+        " fields, at, endpoint, request_id, outcome, hash) SELECT 1, idea_id, version,"
+        " person_id, organisations, fields, at, endpoint, 'made-up', outcome, hash"
+        " FROM access_log_entries WHERE position = 0",
+    )
+    sql(shared.instance, "UPDATE access_log_head SET size = 4")
+    _found(shared.audit(), "access_log_entries", "position 1", "edited, removed or inserted")
