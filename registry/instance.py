@@ -10,6 +10,7 @@ def create_keys(instance: Path) -> list[str]:
     from registry.auth.keys import create_token_key
     from registry.evidence.keys import ensure_keys
     from registry.evidence.tsa import create_authority
+    from registry.sealing.keys import ensure_kek
 
     instance.mkdir(parents=True, exist_ok=True, mode=0o700)
     made = []
@@ -19,4 +20,6 @@ def create_keys(instance: Path) -> list[str]:
         made.append("the statement and checkpoint signing keys (Ed25519)")
     if create_authority(instance):
         made.append("the time-stamp authority: root CA and TSA certificate (ECDSA P-256)")
+    if ensure_kek(instance):
+        made.append("the key-encryption key that wraps content data keys (AES-256)")
     return made

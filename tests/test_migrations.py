@@ -38,6 +38,9 @@ TABLES = {
     "statement_timestamps",
     "statements",
     "version_tags",
+    "data_keys",
+    "sealed_fields",
+    "shreddings",
 }
 GROUPS = {
     "general-practice": "General Practice",
@@ -80,7 +83,7 @@ def test_upgrade_builds_the_schema_from_nothing(empty_app):
         assert _groups() == GROUPS
         with db.engine.connect() as connection:
             assert connection.scalar(text("SELECT version_num FROM alembic_version")) == (
-                "0003_grants_access_log"
+                "0004_sealing"
             )
 
 
@@ -157,5 +160,7 @@ def test_the_migrated_database_has_the_immutability_triggers():
         "log_checkpoints",
         "access_log_entries",
         "grants",
+        "sealed_fields",
+        "shreddings",
     ]
     assert tables == sorted((immutable + append_only) * 2)

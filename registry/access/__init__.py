@@ -42,6 +42,7 @@ class Permission(enum.StrEnum):
     IDEA_READ = "idea:read"
     IDEA_ADD_VERSION = "idea:add-version"
     IDEA_WITHDRAW = "idea:withdraw"
+    IDEA_SHRED = "idea:shred"
     IDEA_GRANT = "idea:grant"  # share an idea, list and revoke its grants
     ACCESS_LOG_READ = "idea:read-access-log"
     RECEIPT_READ = "receipt:read"
@@ -124,6 +125,7 @@ def can(principal: Principal, permission: Permission) -> bool:
     if permission in {
         Permission.IDEA_ADD_VERSION,
         Permission.IDEA_WITHDRAW,
+        Permission.IDEA_SHRED,
         Permission.IDEA_GRANT,
         Permission.ACCESS_LOG_READ,
     }:

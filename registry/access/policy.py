@@ -42,6 +42,7 @@ class Action(enum.StrEnum):
     WITHDRAW = "withdraw"
     GRANT = "grant"  # share the idea by a grant, list and revoke its grants
     READ_ACCESS_LOG = "read-access-log"  # who read its body or openings, who was refused
+    SHRED = "shred"  # erase a withdrawn idea's sealed content for everyone
 
 
 PUBLIC, ALLIANCE, COMMERCIAL, CONFIDENTIAL = (

@@ -55,6 +55,9 @@ from registry.evidence.service import OWN_TSA, Evidence
 from registry.evidence.tsa import verify_timestamp
 from registry.grants.models import Grant
 from registry.ip.models import Derivation, Idea, IdeaState, IdeaVersion, VersionTag
+from registry.sealing.crypto import SealError
+from registry.sealing.models import DataKey, Shredding
+from registry.sealing.service import OPENING, ShreddedError, sealed_fields
 
 __all__ = ["AuditReport", "Problem", "audit", "audit_command"]
 
@@ -101,6 +104,10 @@ class AuditReport:
     grants: int = 0
     revocations: int = 0
     access_log_entries: int = 0
+    # Versions whose sealed content was shredded: their statements are checked, their
+    # commitments can no longer be (the content and openings are gone). Not a failure.
+    shredded: int = 0
+    shreddings: int = 0
 
     @property
     def ok(self) -> bool:
@@ -128,6 +135,7 @@ class AuditReport:
             f"with the tree rebuilt from the statements; tree size {self.tree_size}, "
             f"root {base64.b64encode(self.root_hash).decode()}; {self.access_log_entries} "
             "access log entries rechained"
+            + (f"; {self.shredded} versions shredded" if self.shredded else "")
         )
 
 
@@ -174,6 +182,8 @@ def audit(session: Session, evidence: Evidence, progress: Progress | None = None
         statements=store.size,
         idea_versions=walk.versions,
         withdrawals=walk.withdrawals,
+        shredded=walk.shredded,
+        shreddings=walk.shreddings,
         signatures=walk.signatures,
         timestamps=walk.timestamps,
         external_timestamps=walk.external_timestamps,
@@ -381,6 +391,7 @@ class _StatementWalk:
         self.last_index: int | None = None
         self.versions = self.withdrawals = self.signatures = 0
         self.grants = self.revocations = 0
+        self.shredded = self.shreddings = 0
         self.timestamps = self.external_timestamps = 0
 
     def check(self, statements: Sequence[Row]) -> None:
@@ -478,6 +489,9 @@ class _StatementWalk:
         elif s.kind == st.IDEA_WITHDRAWAL:
             self.withdrawals += 1
             rebuilt, sources = self._withdrawal(s, rows)
+        elif s.kind == st.IDEA_SHREDDING:
+            self.shreddings += 1
+            rebuilt, sources = self._shredding(s)
         elif s.kind == st.IDEA_GRANT:
             self.grants += 1
             rebuilt, sources = self._grant(s, rows)
@@ -519,6 +533,29 @@ class _StatementWalk:
             "body": version.body,
             "tags": rows.tags.get(version.id, []),
         }
+        committed = None
+        sealed = sealed_fields(version.sensitivity)
+        if sealed:
+            names = [*sealed, *(OPENING + f for f in st.COMMITTED_FIELDS)]
+            try:
+                opened = self.evidence.sealing.open(
+                    self.session, version.id, version.idea_id, version.number, names
+                )
+            except ShreddedError:
+                # Shredded: everything but the commitments is rebuilt; those are taken
+                # as signed, since nothing is left to open them.
+                self.shredded += 1
+                committed = json.loads(s.canonical).get("commitments")
+            except SealError as exc:
+                return None, f"sealed content of version {version.id} does not open: {exc}"
+            else:
+                missing = sorted(set(names) - set(opened))
+                if missing:
+                    return None, f"sealed_fields lacks {', '.join(missing)} of {version.id}"
+                # A sealed column holds "": anything else there is rebuilt as stored,
+                # so the commitment it breaks is named.
+                content.update({f: opened[f].decode() for f in sealed if not content[f]})
+                openings = {f: opened[OPENING + f] for f in st.COMMITTED_FIELDS}
         derived_from = []
         for source in rows.derivations.get(version.id, []):
             source_hash = self.latest_version.get(source)
@@ -537,7 +574,9 @@ class _StatementWalk:
             sensitivity=version.sensitivity.value,
             submitter=str(version.submitted_by_id),
             submitted_at=version.submitted_at,
-            committed=st.commitments(
+            committed=committed
+            if committed is not None
+            else st.commitments(
                 {f: salt for f, salt in openings.items() if f in st.COMMITTED_FIELDS}, content
             ),
         )
@@ -564,6 +603,22 @@ class _StatementWalk:
             reason=idea.withdrawal_reason or "",
         )
         return statement, "the ideas row and the statements before it"
+
+    def _shredding(self, s: Row) -> tuple[dict[str, Any] | None, str]:
+        shredding = self.session.get(Shredding, s.idea_id)
+        if shredding is None:
+            return None, f"shreddings has no row for idea {s.idea_id}"
+        previous = self.latest.get(s.idea_id)
+        if previous is None:
+            return None, f"idea {s.idea_id} has no statement before its shredding"
+        statement = st.shredding_statement(
+            registry=self.evidence.origin,
+            idea=str(s.idea_id),
+            previous=previous,
+            shredded_by=str(shredding.shredded_by_id),
+            shredded_at=shredding.shredded_at,
+        )
+        return statement, "the shreddings row and the statements before it"
 
     def _granted(self, s: Row, rows: _Rows, column: str) -> tuple[Row | None, str, str | None]:
         grant = rows.grants.get(s.id)
@@ -716,7 +771,33 @@ def _check_coverage(session: Session, findings: _Findings) -> None:
         findings.add(
             "statements", f"idea {idea_id}", "coverage", f"{count} withdrawals of one idea"
         )
+    _check_shredding_coverage(session, findings)
     _check_grant_coverage(session, findings)
+
+
+def _check_shredding_coverage(session: Session, findings: _Findings) -> None:
+    """Every shredding has one statement, and its idea's versions have no data key left."""
+    recorded = and_(Statement.idea_id == Shredding.idea_id, Statement.kind == st.IDEA_SHREDDING)
+    for (idea_id,) in session.execute(select(Shredding.idea_id).where(~exists().where(recorded))):
+        findings.add("shreddings", f"idea {idea_id}", "coverage", "no statement records it")
+    for idea_id, count in session.execute(
+        select(Statement.idea_id, func.count())
+        .where(Statement.kind == st.IDEA_SHREDDING)
+        .group_by(Statement.idea_id)
+        .having(func.count() > 1)
+    ):
+        findings.add("statements", f"idea {idea_id}", "coverage", f"{count} shreddings of one idea")
+    for version_id, idea_id in session.execute(
+        select(DataKey.version_id, IdeaVersion.idea_id)
+        .join(IdeaVersion, IdeaVersion.id == DataKey.version_id)
+        .join(Shredding, Shredding.idea_id == IdeaVersion.idea_id)
+    ):
+        findings.add(
+            "data_keys",
+            f"version_id {version_id}",
+            "coverage",
+            f"idea {idea_id} was shredded, but this data key was not deleted",
+        )
 
 
 def _check_grant_coverage(session: Session, findings: _Findings) -> None:

@@ -643,6 +643,15 @@ _IDEA_WITHDRAWAL: dict[str, Callable[[Any], bool]] = {
     "withdrawn_at": _is_time,
     "reason_sha256": _is_hex64,
 }
+_IDEA_SHREDDING: dict[str, Callable[[Any], bool]] = {
+    "type": _is_text,
+    "statement_version": _is_int,
+    "registry": _is_text,
+    "idea": _is_text,
+    "previous": _is_hex64,
+    "shredded_by": _is_text,
+    "shredded_at": _is_time,
+}
 _GRANTEE_KINDS = frozenset({"organisation", "group", "person"})
 _IDEA_GRANT: dict[str, Callable[[Any], bool]] = {
     "type": _is_text,
@@ -673,6 +682,7 @@ _IDEA_GRANT_REVOCATION: dict[str, Callable[[Any], bool]] = {
 _STATEMENTS = {
     st.IDEA_VERSION: (_IDEA_VERSION, "submitted_at"),
     st.IDEA_WITHDRAWAL: (_IDEA_WITHDRAWAL, "withdrawn_at"),
+    st.IDEA_SHREDDING: (_IDEA_SHREDDING, "shredded_at"),
     st.IDEA_GRANT: (_IDEA_GRANT, "granted_at"),
     st.IDEA_GRANT_REVOCATION: (_IDEA_GRANT_REVOCATION, "revoked_at"),
 }
@@ -777,6 +787,8 @@ class _Receipt:
             what = f"version {self.statement['version']} of idea {idea}"
         elif self.kind == st.IDEA_WITHDRAWAL:
             what = f"withdrawal of idea {idea}"
+        elif self.kind == st.IDEA_SHREDDING:
+            what = f"shredding of idea {idea}"
         else:
             grantee = f"{self.statement['grantee_kind']} {self.statement['grantee']}"
             verb = "grant" if self.kind == st.IDEA_GRANT else "revocation of the grant"

@@ -44,7 +44,7 @@ def rotate_statement_key(session: Session, instance: Path, origin: str) -> tuple
 
 @click.group("keys")
 def keys_group() -> None:
-    """The registry's signing keys."""
+    """The registry's signing keys and key-encryption keys."""
 
 
 @keys_group.command("rotate")
@@ -75,3 +75,26 @@ def rotate() -> None:
     for old in closed:
         click.echo(f"statement key {old} no longer signs; it stays published for verifiers")
     click.echo("Copy the new key file to every other host that serves this registry.")
+
+
+@keys_group.command("rotate-kek")
+def rotate_kek() -> None:
+    """Create a new key-encryption key and rewrap every content data key with it.
+
+    Commits in batches: if interrupted, run it again. When it is done, the old KEK
+    files (keys/kek-<kid>.key) wrap nothing and may be removed by the operator.
+    """
+    from registry.cli import _app
+    from registry.db import db, writing
+    from registry.sealing.keys import create_kek, kek_path
+
+    app = _app()
+    instance = Path(app.instance_path)
+    sealing = app.extensions["registry.evidence"].sealing
+    kid = create_kek(instance)
+    with app.app_context(), writing():
+        total = sealing.pending(db.session, kid)
+        with click.progressbar(length=total, label="rewrapping data keys") as bar:
+            done = sealing.rewrap(db.session, kid, bar.update)
+    click.echo(f"key-encryption key {kid} wraps {done} data keys ({kek_path(instance, kid)})")
+    click.echo("Older KEK files wrap nothing now; copy the new one to every other host.")

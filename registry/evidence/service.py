@@ -20,6 +20,8 @@ from registry.evidence.models import Opening, Statement, StatementTimestamp
 from registry.evidence.tsa import TimeStampAuthority, TSAError, load_authority, request_timestamp
 from registry.grants.models import Grant
 from registry.ip.models import Idea, IdeaVersion
+from registry.sealing.keys import KeyEncryptionKeys
+from registry.sealing.service import OPENING, Sealing, ShreddedError, is_sealed, sealed_fields
 
 log = logging.getLogger(__name__)
 OWN_TSA = "registry"
@@ -37,33 +39,57 @@ class Evidence:
     keys: KeyRing
     tsa: TimeStampAuthority
     external_tsas: tuple[str, ...] = ()
+    # The KEKs that seal commercial and confidential content (registry/sealing).
+    keks: KeyEncryptionKeys | None = None
 
     @classmethod
     def load(cls, instance: Path, origin: str, external_tsas=()) -> Evidence:
-        return cls(origin, KeyRing.load(instance), load_authority(instance), tuple(external_tsas))
+        return cls(
+            origin,
+            KeyRing.load(instance),
+            load_authority(instance),
+            tuple(external_tsas),
+            KeyEncryptionKeys.load(instance),
+        )
+
+    @property
+    def sealing(self) -> Sealing:
+        if self.keks is None:
+            raise RuntimeError("this Evidence was built without key-encryption keys")
+        return Sealing(self.keks)
 
     # -- recording ---------------------------------------------------------------
 
-    def record_version(self, session: Session, version: IdeaVersion) -> Statement:
+    def record_version(
+        self, session: Session, version: IdeaVersion, content: dict[str, Any] | None = None
+    ) -> Statement:
         """Commit to a new version's content and record its statement.
 
-        Runs in the caller's transaction: the version and its evidence are stored
-        together or not at all.
+        ``content`` (title, summary, body) is the plaintext, needed for a version whose
+        fields are sealed (the columns do not hold them); the fields its sensitivity
+        seals, and all its openings, are stored sealed. Runs in the caller's
+        transaction: the version and its evidence are stored together or not at all.
         """
         # Locked first, so that the statements this one names (previous, derived_from)
         # are the latest before it in log order, as `registry audit` rebuilds them.
         TransparencyLog(session, self.origin).lock()
         idea = version.idea
         openings = st.new_openings()
-        session.add_all(
-            Opening(version_id=version.id, field=f, salt=s) for f, s in openings.items()
-        )
         content = {
             "title": version.title,
             "summary": version.summary,
             "body": version.body,
+            **(content or {}),
             "tags": version.tags,
         }
+        if is_sealed(version.sensitivity):
+            values = {f: content[f].encode() for f in sealed_fields(version.sensitivity)}
+            values.update({OPENING + f: s for f, s in openings.items()})
+            self.sealing.seal(session, version, values)
+        else:
+            session.add_all(
+                Opening(version_id=version.id, field=f, salt=s) for f, s in openings.items()
+            )
         previous = self.latest_statement(session, idea.id) if version.number > 1 else None
         statement = st.idea_version_statement(
             registry=self.origin,
@@ -93,6 +119,19 @@ class Evidence:
             reason=idea.withdrawal_reason or "",
         )
         return self._record(session, statement, st.IDEA_WITHDRAWAL, idea.id, None)
+
+    def record_shredding(self, session: Session, shredding) -> Statement:
+        """Record that an idea's sealed content was shredded (a ``Shredding`` row)."""
+        TransparencyLog(session, self.origin).lock()  # as in record_version
+        previous = self.latest_statement(session, shredding.idea_id)
+        statement = st.shredding_statement(
+            registry=self.origin,
+            idea=str(shredding.idea_id),
+            previous=previous.statement_hash.hex(),
+            shredded_by=str(shredding.shredded_by_id),
+            shredded_at=shredding.shredded_at,
+        )
+        return self._record(session, statement, st.IDEA_SHREDDING, shredding.idea_id, None)
 
     def record_grant(self, session: Session, grant: Grant) -> Statement:
         """Record a new grant's statement, then add the grant, naming it, to the session.
@@ -239,8 +278,17 @@ class Evidence:
             receipt["openings"] = {field: b64(salt) for field, salt in sorted(openings.items())}
         return receipt
 
-    @staticmethod
-    def openings(session: Session, version: IdeaVersion) -> dict[str, bytes]:
+    def openings(self, session: Session, version: IdeaVersion) -> dict[str, bytes] | None:
+        """The version's openings (field -> salt); None if they were shredded."""
+        if is_sealed(version.sensitivity):
+            names = [OPENING + f for f in st.COMMITTED_FIELDS]
+            try:
+                sealed = self.sealing.open(
+                    session, version.id, version.idea_id, version.number, names
+                )
+            except ShreddedError:
+                return None
+            return {f.removeprefix(OPENING): salt for f, salt in sealed.items()}
         return dict(
             session.execute(
                 select(Opening.field, Opening.salt).where(Opening.version_id == version.id)

@@ -25,6 +25,7 @@ IDEA_VERSION = "idea-version"
 IDEA_WITHDRAWAL = "idea-withdrawal"
 IDEA_GRANT = "idea-grant"
 IDEA_GRANT_REVOCATION = "idea-grant-revocation"
+IDEA_SHREDDING = "idea-shredding"
 SALT_BYTES = 32
 # Content fields of a version, in the order they are committed to.
 COMMITTED_FIELDS = ("title", "summary", "body", "tags")
@@ -127,6 +128,23 @@ def withdrawal_statement(
         "withdrawn_by": withdrawn_by,
         "withdrawn_at": rfc3339(withdrawn_at),
         "reason_sha256": hashlib.sha256(reason.encode()).hexdigest(),
+    }
+
+
+def shredding_statement(
+    *, registry: str, idea: str, previous: str, shredded_by: str, shredded_at: datetime
+) -> dict[str, Any]:
+    """The statement that a withdrawn idea's sealed content was erased (its data keys
+    deleted). The statements before it still verify; the content can no longer be
+    proved by the registry, only by whoever kept it and its openings."""
+    return {
+        "type": IDEA_SHREDDING,
+        "statement_version": STATEMENT_VERSION,
+        "registry": registry,
+        "idea": idea,
+        "previous": previous,
+        "shredded_by": shredded_by,
+        "shredded_at": rfc3339(shredded_at),
     }
 
 

@@ -161,7 +161,15 @@ class IdeaShownSchema(IdeaVersionSchema):
             audience = IdeaAbstractSchema
         else:
             audience = IdeaRegistrationSchema
-        return audience().dump(obj.version)
+        data = audience().dump(obj.version)
+        if getattr(obj.version, "shredded", False):
+            # Erased for everyone: the sealed fields are left out, and said to be gone.
+            from registry.sealing.service import sealed_fields
+
+            for field in sealed_fields(obj.version.sensitivity):
+                data.pop(field, None)
+            data["shredded"] = True
+        return data
 
 
 class IdeaPageSchema(ma.Schema):

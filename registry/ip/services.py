@@ -39,13 +39,37 @@ from registry.ip.models import (
     Sensitivity,
     VersionTag,
 )
+from registry.sealing.models import Shredding
+from registry.sealing.service import ShreddedError, sealed_fields
+
+
+class Revealed:
+    """A version with the sealed fields its reader may see opened (the others None).
+
+    ``shredded``: the version's content was shredded; its sealed fields are gone.
+    Everything else is read from the stored version.
+    """
+
+    def __init__(
+        self, version: IdeaVersion, opened: dict[str, str] | None = None, shredded: bool = False
+    ):
+        self._version = version
+        self._opened = opened or {}
+        self.shredded = shredded
+
+    def __getattr__(self, name: str) -> Any:
+        if name in {"title", "summary", "body"} and name in sealed_fields(
+            self._version.sensitivity
+        ):
+            return self._opened.get(name)
+        return getattr(self._version, name)
 
 
 @dataclass(frozen=True)
 class Submission:
     """A stored version and the receipt that proves it."""
 
-    version: IdeaVersion
+    version: Revealed
     receipt: dict[str, Any]
 
 
@@ -53,7 +77,7 @@ class Submission:
 class Shown:
     """A version, and what the reader may see of it (decides the response schema)."""
 
-    version: IdeaVersion
+    version: Revealed
     actions: frozenset[Action]
 
 
@@ -107,7 +131,7 @@ class IdeaRegister:
         )
         self.session.add(idea)
         version = self._new_version(idea, 1, principal, request, now)
-        return self._commit_version(principal, version)
+        return self._commit_version(principal, version, request)
 
     def add_version(
         self, principal: Principal, idea_id: uuid.UUID, request: dict[str, Any]
@@ -135,10 +159,14 @@ class IdeaRegister:
         idea.latest_version = number
         idea.updated_at = now
         version = self._new_version(idea, number, principal, request, now)
-        return self._commit_version(principal, version)
+        return self._commit_version(principal, version, request)
 
-    def _commit_version(self, principal: Principal, version: IdeaVersion) -> Submission:
-        statement = self.evidence.record_version(self.session, version)
+    def _commit_version(
+        self, principal: Principal, version: IdeaVersion, request: dict[str, Any]
+    ) -> Submission:
+        # The statement commits to the request's plaintext: sealed columns hold "".
+        content = {f: request[f] for f in ("title", "summary", "body")}
+        statement = self.evidence.record_version(self.session, version, content)
         try:
             self.session.commit()
         except IntegrityError:
@@ -149,7 +177,8 @@ class IdeaRegister:
         if self.evidence.external_tsas:
             self.evidence.add_external_timestamps(self.session, statement)
             self.session.commit()
-        return Submission(version, self._receipt(principal, version, statement))
+        opened = {f: content[f] for f in sealed_fields(version.sensitivity)}
+        return Submission(Revealed(version, opened), self._receipt(principal, version, statement))
 
     def withdraw(self, principal: Principal, idea_id: uuid.UUID, reason: str) -> Shown:
         """Withdraw an idea. It stays in the register, marked withdrawn; 409 if it already is."""
@@ -161,6 +190,33 @@ class IdeaRegister:
         idea.withdrawn_by_id = principal.person_id
         idea.withdrawal_reason = reason
         self.evidence.record_withdrawal(self.session, idea)
+        self.session.commit()
+        return self.version(principal, idea.id, idea.latest_version)
+
+    def shred(self, principal: Principal, idea_id: uuid.UUID) -> Shown:
+        """Erase a withdrawn idea's sealed content for everyone by deleting its data keys,
+        and record that in a signed statement. Its statements, receipts and log entries
+        still verify; its registration and clear fields stay readable.
+
+        A 409 if the idea is not withdrawn, or has no sealed content left (already
+        shredded, or only public and alliance versions, which are stored in clear).
+        """
+        idea = self.require(principal, Action.SHRED, idea_id, lock=True)
+        if idea.state is not IdeaState.WITHDRAWN:
+            raise APIError(409, "Only a withdrawn idea can be shredded: withdraw it first.")
+        sealing = self.evidence.sealing
+        if not sealing.holds_keys(self.session, idea.id):
+            raise APIError(
+                409,
+                "This idea has no sealed content to shred: it was shredded already, or "
+                "its versions are public or alliance ones, stored in clear.",
+            )
+        shredding = Shredding(
+            idea_id=idea.id, shredded_by_id=principal.person_id, shredded_at=utcnow()
+        )
+        self.session.add(shredding)
+        sealing.shred(self.session, idea.id)
+        self.evidence.record_shredding(self.session, shredding)
         self.session.commit()
         return self.version(principal, idea.id, idea.latest_version)
 
@@ -191,7 +247,8 @@ class IdeaRegister:
         idea, sensitivity = version.idea, version.sensitivity
         granted = self._granted(principal, idea)
         require_on(principal, Action.LIST, idea, sensitivity, granted)
-        shown = Shown(version, actions(principal, idea, sensitivity, granted))
+        allowed = actions(principal, idea, sensitivity, granted)
+        shown = Shown(self._reveal(version, allowed), allowed)
         if recorded(principal, Action.READ_BODY, idea, sensitivity, granted):
             self.access_log.record(
                 principal, idea.id, number, [AccessField.BODY], AccessOutcome.READ
@@ -281,15 +338,37 @@ class IdeaRegister:
             [self._listed(principal, v, granted) for v in items], page, per_page, total or 0
         )
 
-    @staticmethod
-    def _listed(principal: Principal, version: IdeaVersion, granted) -> Shown:
+    def _reveal(self, version: IdeaVersion, allowed: frozenset[Action]) -> Revealed:
+        """The version with the sealed fields the reader's schema will show opened;
+        nothing else is decrypted."""
+        sealed = sealed_fields(version.sensitivity)
+        if not sealed:
+            return Revealed(version)
+        shown = set()
+        if Action.READ_ABSTRACT in allowed:
+            shown |= {"title", "summary"}
+        if Action.READ_BODY in allowed:
+            shown.add("body")
+        fields = [f for f in sealed if f in shown]
+        if not fields:  # nothing to open: only whether there is anything left
+            shredded = self.session.get(Shredding, version.idea_id) is not None
+            return Revealed(version, shredded=shredded)
+        try:
+            opened = self.evidence.sealing.open(
+                self.session, version.id, version.idea_id, version.number, fields
+            )
+        except ShreddedError:
+            return Revealed(version, shredded=True)
+        return Revealed(version, {f: v.decode() for f, v in opened.items()})
+
+    def _listed(self, principal: Principal, version: IdeaVersion, granted) -> Shown:
         # A body that only a grant opens is read one idea at a time, on the record
         # (GET the idea): a list shows its abstract.
         idea, sensitivity = version.idea, version.sensitivity
         allowed = actions(principal, idea, sensitivity, granted)
         if recorded(principal, Action.READ_BODY, idea, sensitivity, granted):
             allowed -= {Action.READ_BODY}
-        return Shown(version, allowed)
+        return Shown(self._reveal(version, allowed), allowed)
 
     # -- the ownership rule ----------------------------------------------------
 
@@ -425,9 +504,11 @@ class IdeaRegister:
         version = IdeaVersion(
             idea=idea,
             number=number,
-            title=request["title"],
-            summary=request["summary"],
-            body=request["body"],
+            # A sealed field's column holds "": its content is in sealed_fields.
+            **{
+                f: "" if f in sealed_fields(request["sensitivity"]) else request[f]
+                for f in ("title", "summary", "body")
+            },
             sensitivity=request["sensitivity"],
             submitted_by_id=principal.person_id,
             submitted_at=now,

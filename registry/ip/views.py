@@ -85,6 +85,18 @@ def withdraw(request, idea_id: uuid.UUID):
     return _register().withdraw(current_principal(), idea_id, request["reason"])
 
 
+@blp.route("/<uuid:idea_id>/shred", methods=["POST"])
+@blp.response(200, IdeaShownSchema)
+@requires(Permission.IDEA_SHRED)
+def shred(idea_id: uuid.UUID):
+    """Erase a withdrawn idea's sealed content for everyone (crypto-shredding).
+
+    Its data keys are deleted; statements, receipts and the log still verify. 409 unless
+    the idea is withdrawn.
+    """
+    return _register().shred(current_principal(), idea_id)
+
+
 @blp.route("/<uuid:idea_id>/versions/<int:number>/receipt", methods=["GET"])
 @blp.response(200, ReceiptSchema)
 @requires(Permission.RECEIPT_READ)

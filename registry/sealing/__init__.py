@@ -1,0 +1,1 @@
+"""Encryption at rest: sealed content, data keys, key-encryption keys."""
