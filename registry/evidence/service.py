@@ -108,12 +108,10 @@ class Evidence:
         return self._record(session, statement, st.IDEA_VERSION, idea.id, version.number)
 
     def record_withdrawal(self, session: Session, idea: Idea) -> Statement:
-        TransparencyLog(session, self.origin).lock()  # as in record_version
-        previous = self.latest_statement(session, idea.id)
         statement = st.withdrawal_statement(
             registry=self.origin,
             idea=str(idea.id),
-            previous=previous.statement_hash.hex(),
+            previous=self._follow_on(session, idea.id),
             withdrawn_by=str(idea.withdrawn_by_id),
             withdrawn_at=idea.withdrawn_at,
             reason=idea.withdrawal_reason or "",
@@ -122,12 +120,10 @@ class Evidence:
 
     def record_shredding(self, session: Session, shredding) -> Statement:
         """Record that an idea's sealed content was shredded (a ``Shredding`` row)."""
-        TransparencyLog(session, self.origin).lock()  # as in record_version
-        previous = self.latest_statement(session, shredding.idea_id)
         statement = st.shredding_statement(
             registry=self.origin,
             idea=str(shredding.idea_id),
-            previous=previous.statement_hash.hex(),
+            previous=self._follow_on(session, shredding.idea_id),
             shredded_by=str(shredding.shredded_by_id),
             shredded_at=shredding.shredded_at,
         )
@@ -139,14 +135,10 @@ class Evidence:
         ``grant`` must not be in the session yet: its row is written once, with its
         statement, in the caller's transaction (the grant is never without evidence).
         """
-        TransparencyLog(session, self.origin).lock()  # as in record_version
-        previous = self.latest_statement(session, grant.idea_id)
-        if previous is None:
-            raise RuntimeError(f"idea {grant.idea_id} has no statement: run `registry audit`")
         statement = st.grant_statement(
             registry=self.origin,
             idea=str(grant.idea_id),
-            previous=previous.statement_hash.hex(),
+            previous=self._follow_on(session, grant.idea_id),
             grant=str(grant.id),
             grantee_kind=grant.grantee_kind.value,
             grantee=str(grant.grantee_id),
@@ -166,12 +158,10 @@ class Evidence:
         The grant's row is updated once, after its statement exists, with the three
         revocation columns together: the only change the database lets a grant take.
         """
-        TransparencyLog(session, self.origin).lock()  # as in record_version
-        previous = self.latest_statement(session, grant.idea_id)
         statement = st.grant_revocation_statement(
             registry=self.origin,
             idea=str(grant.idea_id),
-            previous=previous.statement_hash.hex(),
+            previous=self._follow_on(session, grant.idea_id),
             grant=str(grant.id),
             grantee_kind=grant.grantee_kind.value,
             grantee=str(grant.grantee_id),
@@ -182,6 +172,17 @@ class Evidence:
         grant.revoked_at, grant.revoked_by_id, grant.revocation_statement_id = at, by, row.id
         session.flush()
         return row
+
+    def _follow_on(self, session: Session, idea_id) -> str:
+        """Lock the log, then return the hash of the idea's latest statement, which the
+        next statement names as ``previous``. Locking first keeps statements in log order
+        under concurrency, as ``registry audit`` rebuilds them. Raises ``RuntimeError``
+        for an idea with no statement (its evidence is missing: run ``registry audit``)."""
+        TransparencyLog(session, self.origin).lock()
+        previous = self.latest_statement(session, idea_id)
+        if previous is None:
+            raise RuntimeError(f"idea {idea_id} has no statement: run `registry audit`")
+        return previous.statement_hash.hex()
 
     def _record(self, session, statement: dict, kind: str, idea_id, number) -> Statement:
         canonical = canonicalize(statement)
