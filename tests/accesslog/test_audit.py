@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
 from registry.db import db
-from tests.grants.conftest import Shared, drop_guards, sql
+from tests.grants.conftest import Shared
 
 
 @pytest.fixture(autouse=True)
@@ -52,40 +52,38 @@ def test_the_database_refuses_to_change_an_entry(shared: Shared, statement):
 
 
 def test_an_edited_entry_is_found(shared: Shared):
-    drop_guards(shared.instance, "access_log_entries")
-    sql(shared.instance, "UPDATE access_log_entries SET outcome = 'refused' WHERE position = 0")
+    shared.instance.drop_guards("access_log_entries")
+    shared.instance.sql("UPDATE access_log_entries SET outcome = 'refused' WHERE position = 0")
     _found(shared.audit(), "access_log_entries", "position 0", "edited, removed or inserted")
 
 
 def test_a_removed_entry_is_found(shared: Shared):
-    drop_guards(shared.instance, "access_log_entries")
-    sql(shared.instance, "DELETE FROM access_log_entries WHERE position = 1")
+    shared.instance.drop_guards("access_log_entries")
+    shared.instance.sql("DELETE FROM access_log_entries WHERE position = 1")
     result = shared.audit()
     _found(result, "access_log_entries", "position 2", "entries are missing")
     _found(result, "access_log_head", "size is 3, but there are 2 entries")
 
 
 def test_the_last_entry_removed_is_found_by_the_head(shared: Shared):
-    drop_guards(shared.instance, "access_log_entries")
-    sql(shared.instance, "DELETE FROM access_log_entries WHERE position = 2")
+    shared.instance.drop_guards("access_log_entries")
+    shared.instance.sql("DELETE FROM access_log_entries WHERE position = 2")
     _found(shared.audit(), "access_log_head", "the chain was cut")
 
 
 def test_an_inserted_entry_is_found(shared: Shared):
     # Slipped in between two entries (the later ones moved up, in two steps so that no
     # two rows share a position meanwhile), with the head grown to match.
-    drop_guards(shared.instance, "access_log_entries")
-    sql(
-        shared.instance,
+    shared.instance.drop_guards("access_log_entries")
+    shared.instance.sql(
         "UPDATE access_log_entries SET position = position + 100 WHERE position >= 1",
         "UPDATE access_log_entries SET position = position - 99 WHERE position >= 100",
     )
-    sql(
-        shared.instance,
+    shared.instance.sql(
         "INSERT INTO access_log_entries (position, idea_id, version, person_id, organisations,"
         " fields, at, endpoint, request_id, outcome, hash) SELECT 1, idea_id, version,"
         " person_id, organisations, fields, at, endpoint, 'made-up', outcome, hash"
         " FROM access_log_entries WHERE position = 0",
     )
-    sql(shared.instance, "UPDATE access_log_head SET size = 4")
+    shared.instance.sql("UPDATE access_log_head SET size = 4")
     _found(shared.audit(), "access_log_entries", "position 1", "edited, removed or inserted")

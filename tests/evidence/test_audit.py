@@ -34,29 +34,6 @@ def transaction() -> None:
     return None
 
 
-def sql(instance: Instance, *statements: str, **params) -> None:
-    """Run SQL as someone with direct access to the database, and commit."""
-    with instance.app.app_context():
-        for each in statements:
-            db.session.execute(text(each), params)
-        db.session.commit()
-
-
-def unlock(instance: Instance, *tables: str) -> None:
-    """Do what an attacker with the database's credentials can: drop the guards."""
-    if instance.database_url.startswith("sqlite"):
-        sql(
-            instance,
-            *(
-                f"DROP TRIGGER {table}_no_{action}"
-                for table in tables
-                for action in ("update", "delete")
-            ),
-        )
-    else:
-        sql(instance, *(f"ALTER TABLE {table} DISABLE TRIGGER USER" for table in tables))
-
-
 def statement(instance: Instance, log_index: int) -> Statement:
     with instance.app.app_context():
         row = db.session.scalar(select(Statement).where(Statement.log_index == log_index))
@@ -177,16 +154,16 @@ def test_an_empty_log_passes(make_instance):
 
 
 def test_an_edited_version_body_is_found(instance):
-    unlock(instance, "idea_versions")
-    sql(instance, "UPDATE idea_versions SET body = 'Something else entirely' WHERE id = 1")
+    instance.drop_guards("idea_versions")
+    instance.sql("UPDATE idea_versions SET body = 'Something else entirely' WHERE id = 1")
     result = instance.run(audit_command)
     assert_found(result, "statements", "rebuild", "log index 0", "commitments.body")
     assert len(problems(result)) == 1
 
 
 def test_an_edited_tag_is_found(instance):
-    unlock(instance, "version_tags")
-    sql(instance, "UPDATE version_tags SET tag = 'dementia' WHERE version_id = 4 AND position = 0")
+    instance.drop_guards("version_tags")
+    instance.sql("UPDATE version_tags SET tag = 'dementia' WHERE version_id = 4 AND position = 0")
     result = instance.run(audit_command)
     assert_found(result, "statements", "rebuild", "log index 3", "commitments.tags")
 
@@ -195,8 +172,8 @@ def test_edited_canonical_bytes_are_found(instance):
     original = statement(instance, 6).canonical
     forged = original.replace(b'"sensitivity":"alliance"', b'"sensitivity":"confidential"')
     assert forged != original
-    unlock(instance, "statements")
-    sql(instance, "UPDATE statements SET canonical = :forged WHERE log_index = 6", forged=forged)
+    instance.drop_guards("statements")
+    instance.sql("UPDATE statements SET canonical = :forged WHERE log_index = 6", forged=forged)
     result = instance.run(audit_command)
     assert_found(result, "statements", "statement hash", "log index 6")
     assert_found(result, "statements", "signature", "log index 6", "does not verify")
@@ -206,17 +183,16 @@ def test_edited_canonical_bytes_are_found(instance):
 
 
 def test_an_edited_statement_hash_is_found(instance):
-    unlock(instance, "statements")
-    sql(instance, "UPDATE statements SET statement_hash = :h WHERE log_index = 4", h=bytes(32))
+    instance.drop_guards("statements")
+    instance.sql("UPDATE statements SET statement_hash = :h WHERE log_index = 4", h=bytes(32))
     result = instance.run(audit_command)
     assert_found(result, "statements", "statement hash", "log index 4")
 
 
 def test_a_deleted_statement_is_found(instance):
     doomed = statement(instance, 4)
-    unlock(instance, "statement_timestamps", "statements")
-    sql(
-        instance,
+    instance.drop_guards("statement_timestamps", "statements")
+    instance.sql(
         "DELETE FROM statement_timestamps WHERE statement_id = :id",
         "DELETE FROM statements WHERE id = :id",
         id=doomed.id,
@@ -233,9 +209,8 @@ def test_a_deleted_statement_is_found(instance):
 def test_swapped_log_indexes_are_found(instance):
     a, b = statement(instance, 1), statement(instance, 2)
     assert a.idea_id != b.idea_id
-    unlock(instance, "statements")
-    sql(
-        instance,
+    instance.drop_guards("statements")
+    instance.sql(
         "UPDATE statements SET log_index = -1 WHERE id = :a",
         "UPDATE statements SET log_index = 1 WHERE id = :b",
         "UPDATE statements SET log_index = 2 WHERE id = :a",
@@ -284,8 +259,7 @@ def test_an_inserted_statement_is_found(instance):
 
 def test_a_statement_added_for_an_existing_version_is_found(instance):
     copy = statement(instance, 5)
-    sql(
-        instance,
+    instance.sql(
         "INSERT INTO statements (log_index, kind, idea_id, version_number, canonical, "
         "statement_hash, kid, signature, created_at) SELECT 8, kind, idea_id, version_number, "
         "canonical, :other_hash, kid, signature, created_at FROM statements WHERE id = :id",
@@ -297,8 +271,8 @@ def test_a_statement_added_for_an_existing_version_is_found(instance):
 
 
 def test_an_edited_log_hash_is_found(instance):
-    unlock(instance, "log_hashes")
-    sql(instance, "UPDATE log_hashes SET hash = :h WHERE idx = 2", h=bytes(32))
+    instance.drop_guards("log_hashes")
+    instance.sql("UPDATE log_hashes SET hash = :h WHERE idx = 2", h=bytes(32))
     result = instance.run(audit_command)
     # Storage index 2 is the node over entries 0 and 1.
     assert_found(result, "log_hashes", "merkle", "idx 2: level 1 node over log indexes 0 to 1")
@@ -310,9 +284,8 @@ def test_an_edited_checkpoint_is_found(instance):
         note = db.session.scalar(text("SELECT note FROM log_checkpoints WHERE tree_size = 5"))
     size_line = "\n5\n"
     assert size_line in note
-    unlock(instance, "log_checkpoints")
-    sql(
-        instance,
+    instance.drop_guards("log_checkpoints")
+    instance.sql(
         "UPDATE log_checkpoints SET note = :note WHERE tree_size = 5",
         note=note.replace(size_line, "\n6\n", 1),
     )
@@ -323,8 +296,8 @@ def test_an_edited_checkpoint_is_found(instance):
 
 
 def test_an_edited_checkpoint_root_is_found(instance):
-    unlock(instance, "log_checkpoints")
-    sql(instance, "UPDATE log_checkpoints SET root_hash = :h WHERE tree_size = 3", h=bytes(32))
+    instance.drop_guards("log_checkpoints")
+    instance.sql("UPDATE log_checkpoints SET root_hash = :h WHERE tree_size = 3", h=bytes(32))
     result = instance.run(audit_command)
     assert_found(result, "log_checkpoints", "checkpoint root", "tree_size 3")
     assert_found(result, "log_checkpoints", "checkpoint", "tree_size 3", "another root hash")
@@ -332,15 +305,15 @@ def test_an_edited_checkpoint_root_is_found(instance):
 
 
 def test_a_deleted_checkpoint_is_found(instance):
-    unlock(instance, "log_checkpoints")
-    sql(instance, "DELETE FROM log_checkpoints WHERE tree_size = 8")
+    instance.drop_guards("log_checkpoints")
+    instance.sql("DELETE FROM log_checkpoints WHERE tree_size = 8")
     result = instance.run(audit_command)
     assert_found(result, "log_checkpoints", "log size", "latest checkpoint is for 7 statements")
 
 
 def test_a_statement_signed_outside_its_key_window_is_found(instance):
     # As if the key had been retired before the last statement was signed.
-    sql(instance, "UPDATE signing_keys SET valid_until = valid_from WHERE purpose = 'statement'")
+    instance.sql("UPDATE signing_keys SET valid_until = valid_from WHERE purpose = 'statement'")
     result = instance.run(audit_command)
     assert_found(result, "statements", "key window", "log index 7", "outside key")
 
@@ -350,8 +323,7 @@ def test_a_version_with_no_statement_is_found(instance):
     with instance.app.app_context():
         version = db.session.get(IdeaVersion, 1)
         idea_id, person = version.idea_id, version.submitted_by_id
-    sql(
-        instance,
+    instance.sql(
         "INSERT INTO idea_versions (idea_id, number, title, summary, body, sensitivity, "
         "submitted_by_id, submitted_at) VALUES (:idea, 9, 't', 's', 'b', 'public', :person, "
         "'2026-01-01 00:00:00')",

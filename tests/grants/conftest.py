@@ -9,11 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import Result
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
 from registry.alliance.services import list_organisations, person_by_email
 from registry.auth.tokens import person_token
-from registry.db import db
 from registry.evidence.audit import audit_command
 from registry.evidence.receipts import Keyset, verify_receipt
 from tests.conftest import Instance
@@ -87,25 +85,6 @@ def verified(keyset) -> Callable[[dict], None]:
         assert report.ok, report.to_dict()
 
     return check
-
-
-def sql(instance: Instance, *statements: str, **params) -> None:
-    """Run SQL as someone with direct access to the database, and commit."""
-    with instance.app.app_context():
-        for each in statements:
-            db.session.execute(text(each), params)
-        db.session.commit()
-
-
-def drop_guards(instance: Instance, *tables: str) -> None:
-    """Do what whoever holds the database's credentials can: drop the triggers."""
-    if not instance.database_url.startswith("sqlite"):
-        sql(instance, *(f"ALTER TABLE {table} DISABLE TRIGGER USER" for table in tables))
-        return
-    query = text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t")
-    with instance.app.app_context():
-        names = [n for t in tables for n in db.session.scalars(query, {"t": t})]
-    sql(instance, *(f"DROP TRIGGER {name}" for name in names))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from click.testing import Result
 
-from tests.grants.conftest import Shared, drop_guards, sql
+from tests.grants.conftest import Shared
 
 
 @pytest.fixture(autouse=True)
@@ -35,9 +35,8 @@ def test_grants_and_revocations_are_rebuilt_and_pass(shared: Shared):
 
 
 def test_a_grant_given_a_later_expiry_is_found(shared: Shared):
-    drop_guards(shared.instance, "grants")
-    sql(
-        shared.instance,
+    shared.instance.drop_guards("grants")
+    shared.instance.sql(
         "UPDATE grants SET expires_at = '2099-01-01 00:00:00' WHERE id = :id",
         id=_id(shared, shared.grant),
     )
@@ -45,9 +44,8 @@ def test_a_grant_given_a_later_expiry_is_found(shared: Shared):
 
 
 def test_a_revocation_undone_is_found(shared: Shared):
-    drop_guards(shared.instance, "grants")
-    sql(
-        shared.instance,
+    shared.instance.drop_guards("grants")
+    shared.instance.sql(
         "UPDATE grants SET revoked_at = NULL WHERE id = :id",
         id=_id(shared, shared.revoked),
     )
@@ -55,16 +53,15 @@ def test_a_revocation_undone_is_found(shared: Shared):
 
 
 def test_a_grant_row_removed_is_found(shared: Shared):
-    drop_guards(shared.instance, "grants")
-    sql(shared.instance, "DELETE FROM grants WHERE id = :id", id=_id(shared, shared.grant))
+    shared.instance.drop_guards("grants")
+    shared.instance.sql("DELETE FROM grants WHERE id = :id", id=_id(shared, shared.grant))
     _found(shared.audit(), "statements", "rebuild", "no grants row")
 
 
 def test_a_grant_row_without_its_statement_is_found(shared: Shared):
     # No trigger stops an INSERT: a grant made up in the database names some statement,
     # here the idea's first version's, but not a grant statement of its own.
-    sql(
-        shared.instance,
+    shared.instance.sql(
         "INSERT INTO grants (id, idea_id, person_id, granted_by_id, granted_at, statement_id) "
         "SELECT :new, g.idea_id, g.granted_by_id, g.granted_by_id, g.granted_at, s.id "
         "FROM grants g JOIN statements s ON s.idea_id = g.idea_id AND s.kind = 'idea-version' "
