@@ -617,11 +617,15 @@ def _is_commitments(value: Any) -> bool:
     )
 
 
-_IDEA_VERSION: dict[str, Callable[[Any], bool]] = {
+# The members every statement has, first; then each type's own.
+_EVERY_STATEMENT: dict[str, Callable[[Any], bool]] = {
     "type": _is_text,
     "statement_version": _is_int,
     "registry": _is_text,
     "idea": _is_text,
+}
+_IDEA_VERSION: dict[str, Callable[[Any], bool]] = {
+    **_EVERY_STATEMENT,
     "version": lambda v: _is_int(v, 1),
     "previous": lambda v: v is None or _is_hex64(v),
     "owner": _is_text,
@@ -634,47 +638,35 @@ _IDEA_VERSION: dict[str, Callable[[Any], bool]] = {
     "commitments": _is_commitments,
 }
 _IDEA_WITHDRAWAL: dict[str, Callable[[Any], bool]] = {
-    "type": _is_text,
-    "statement_version": _is_int,
-    "registry": _is_text,
-    "idea": _is_text,
+    **_EVERY_STATEMENT,
     "previous": _is_hex64,
     "withdrawn_by": _is_text,
     "withdrawn_at": _is_time,
     "reason_sha256": _is_hex64,
 }
 _IDEA_SHREDDING: dict[str, Callable[[Any], bool]] = {
-    "type": _is_text,
-    "statement_version": _is_int,
-    "registry": _is_text,
-    "idea": _is_text,
+    **_EVERY_STATEMENT,
     "previous": _is_hex64,
     "shredded_by": _is_text,
     "shredded_at": _is_time,
 }
 _GRANTEE_KINDS = frozenset({"organisation", "group", "person"})
-_IDEA_GRANT: dict[str, Callable[[Any], bool]] = {
-    "type": _is_text,
-    "statement_version": _is_int,
-    "registry": _is_text,
-    "idea": _is_text,
+_GRANT: dict[str, Callable[[Any], bool]] = {
     "previous": _is_hex64,
     "grant": _is_text,
     "grantee_kind": lambda v: v in _GRANTEE_KINDS,
     "grantee": _is_text,
+}
+_IDEA_GRANT: dict[str, Callable[[Any], bool]] = {
+    **_EVERY_STATEMENT,
+    **_GRANT,
     "granted_by": _is_text,
     "granted_at": _is_time,
     "expires_at": lambda v: v is None or _is_time(v),
 }
 _IDEA_GRANT_REVOCATION: dict[str, Callable[[Any], bool]] = {
-    "type": _is_text,
-    "statement_version": _is_int,
-    "registry": _is_text,
-    "idea": _is_text,
-    "previous": _is_hex64,
-    "grant": _is_text,
-    "grantee_kind": lambda v: v in _GRANTEE_KINDS,
-    "grantee": _is_text,
+    **_EVERY_STATEMENT,
+    **_GRANT,
     "revoked_by": _is_text,
     "revoked_at": _is_time,
 }
