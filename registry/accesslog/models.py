@@ -46,6 +46,8 @@ class AccessLogEntry(db.Model):
     endpoint: Mapped[str] = mapped_column(String(100))
     request_id: Mapped[str] = mapped_column(String(128))
     outcome: Mapped[AccessOutcome] = mapped_column(_enum(AccessOutcome, "access_outcome"))
+    # Break-glass: the reason an administrator stated; None for every other entry.
+    reason: Mapped[str | None] = mapped_column(String(500))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
