@@ -2,7 +2,9 @@
 
 Every route declares a :class:`Permission` with :func:`requires` (or
 :func:`public`). A request to a route that declares nothing is refused: deny
-by default. Services ask :func:`require` about the object they act on.
+by default. Services ask :func:`require` about the object they act on. Routes
+that read one idea's content are also marked with :func:`breaks_glass`: there alone
+an administrator may state a reason to read it (registry/access/breakglass.py).
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from flask import current_app, g, request
 
+from registry.access import breakglass
+from registry.access.breakglass import breaks_glass as breaks_glass  # routes mark with it
 from registry.errors import APIError
 
 if TYPE_CHECKING:
@@ -81,9 +86,15 @@ def authenticate_request() -> None:
     if permission is None:
         log.error("refused: route %s declares no permission", request.endpoint)
         raise APIError(403, "This route declares no permission and is closed.")
+    breaking_glass = breakglass.requested(request.endpoint)
     if permission is Permission.PUBLIC:
         return
-    if permission in ANONYMOUS_ALLOWED and "Authorization" not in request.headers:
+    # Breaking glass needs a token, even where reading without one is allowed.
+    if (
+        permission in ANONYMOUS_ALLOWED
+        and "Authorization" not in request.headers
+        and not breaking_glass
+    ):
         from registry.auth.principal import Principal
 
         g.principal = Principal.anonymous()
@@ -99,6 +110,8 @@ def authenticate_request() -> None:
         protector.raise_error_response(error)
     g.principal = principal_for(token)
     require(g.principal, permission)
+    if breaking_glass:
+        g.principal = replace(g.principal, break_glass=breakglass.reason(g.principal))
 
 
 # Routes whose answer depends on what the idea's sensitivity lets anyone read:

@@ -30,6 +30,7 @@ class Relation(enum.StrEnum):
     OWNER = "owner-member"  # member of the owning provider; for forum ideas, CCG staff
     GROUP_MEMBER = "group-member"  # member of the group a forum idea evolved in
     GRANTEE = "grantee"  # named by an active grant: the person, their organisation or group
+    BREAK_GLASS = "break-glass"  # an administrator who stated a reason on this request
 
 
 class Action(enum.StrEnum):
@@ -84,11 +85,16 @@ TABLE: dict[Relation, dict[Sensitivity, frozenset[Action]]] = {
     # The owner's side shares an idea by a grant: its grantees read it, on the record
     # (RECORDED below), but never get the openings or act for the owner.
     Relation.GRANTEE: _same(READ),
+    # An administrator may break glass: read one idea's content, confidential included,
+    # having stated why; the read is on the record and its owner sees the reason. Never
+    # the openings, never a write, never a list (see _holds), never a receipt (no content:
+    # auditors verify receipts).
+    Relation.BREAK_GLASS: _same(READ - {Action.READ_RECEIPT}),
 }
 
 # Relations whose use is recorded in the idea's access log: a read that only they allow
 # is logged (registry/accesslog), whoever the reader is. Readers cannot opt out.
-RECORDED = frozenset({Relation.GRANTEE})
+RECORDED = frozenset({Relation.GRANTEE, Relation.BREAK_GLASS})
 
 # Granted: the ids of ideas shared with the principal by an active grant, as
 # registry.grants.services.shared_with finds them for the ideas at hand.
@@ -118,6 +124,8 @@ def relations(principal: Principal, idea: Idea, granted: Granted = ()) -> frozen
             held.add(Relation.GROUP_MEMBER)
     if idea.id in granted:
         held.add(Relation.GRANTEE)
+    if principal.is_admin and principal.break_glass is not None:
+        held.add(Relation.BREAK_GLASS)
     return frozenset(held)
 
 
@@ -163,13 +171,18 @@ def visible(
     sensitivity: ColumnElement,
     action: Action = Action.LIST,
     at: datetime | None = None,
+    *,
+    recorded: bool = True,
 ):
     """The SQL condition, over ``Idea`` and a version's ``sensitivity`` column, that
     holds exactly where :func:`allowed` would allow ``action`` (grants as of ``at``,
-    by default now)."""
+    by default now). ``recorded=False``: only through relations not in :data:`RECORDED`,
+    i.e. where doing it goes in no access log (search matches bodies only there)."""
     at = at or utcnow()
     conditions = []
     for relation in Relation:
+        if not recorded and relation in RECORDED:
+            continue
         held = _holds(principal, relation, at)
         levels = _sensitivities(relation, action)
         if levels and held is not None:
@@ -200,6 +213,10 @@ def _holds(principal: Principal, relation: Relation, at: datetime) -> ColumnElem
         return and_(Idea.origin == Origin.FORUM, Idea.group_id.in_(list(principal.group_ids)))
     if relation is Relation.GRANTEE:
         return exists().where(Grant.idea_id == Idea.id, active_grants_to(principal, at))
+    if relation is Relation.BREAK_GLASS:
+        # Glass is broken for one idea at a time: a list, a count or a search would read
+        # many ideas off the record, each entry in the access log standing for one read.
+        return None
     raise AssertionError(f"no SQL for relation {relation}")
 
 
@@ -247,6 +264,9 @@ DESCRIPTIONS = {
     Relation.GRANTEE: "named by an active grant of the owner's side (not revoked, not expired): "
     "the person, an organisation they are a member or CCG staff of, or a group they are "
     "in. What only a grant opens is read on the record: the idea's access log",
+    Relation.BREAK_GLASS: "an administrator who states a reason on the request (the "
+    "`Break-Glass-Reason` header) to read one idea: never in lists or searches, never the "
+    "openings. The read goes in the idea's access log with the reason, for its owner to see",
 }
 
 

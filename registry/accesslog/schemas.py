@@ -17,11 +17,21 @@ class AccessLogEntrySchema(ma.Schema):
     position = ma.fields.Integer(metadata={"description": "The entry's place in the chain."})
     at = ma.fields.DateTime(format="iso")
     person = ma.fields.UUID(attribute="person_id", allow_none=True)
+    person_name = ma.fields.String(
+        allow_none=True, metadata={"description": "The reader's name now; null: no token."}
+    )
     organisations = ma.fields.List(ma.fields.String())
     idea = ma.fields.UUID(attribute="idea_id")
     version = ma.fields.Integer(allow_none=True)
     fields = ma.fields.List(ma.fields.String(), metadata={"description": "body, openings"})
     outcome = ma.fields.String(metadata={"description": "read or refused"})
+    reason = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Break-glass: the reason the administrator stated to read it; "
+            "null for every other entry."
+        },
+    )
     endpoint = ma.fields.String()
     request_id = ma.fields.String()
     hash = ma.fields.Function(

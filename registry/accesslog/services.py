@@ -1,8 +1,9 @@
 """Recording and reading the access log.
 
-Whoever reads content that only a grant opens (later: break-glass), and whoever is
-refused an idea, is recorded, with no way to opt out. Entries form a hash chain
-serialised by one locked head row, as the transparency log is (registry/evidence/log.py).
+Whoever reads content that only a grant or break-glass opens, and whoever is refused an
+idea, is recorded, with no way to opt out; a break-glass read with the reason the
+administrator stated. Entries form a hash chain serialised by one locked head row, as the
+transparency log is (registry/evidence/log.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from registry.accesslog.models import (
     AccessLogHead,
     AccessOutcome,
 )
+from registry.alliance.models import Person
 from registry.auth.principal import Principal
 from registry.db import utcnow, writing
 from registry.evidence.jcs import canonicalize
@@ -34,20 +36,22 @@ CHAIN_BATCH = 5000  # entries per fetch when checking the chain
 
 def canonical(entry: AccessLogEntry) -> bytes:
     """The JCS (RFC 8785) bytes of what an entry records, its position included."""
-    return canonicalize(
-        {
-            "position": entry.position,
-            "idea": str(entry.idea_id),
-            "version": entry.version,
-            "person": str(entry.person_id) if entry.person_id else None,
-            "organisations": list(entry.organisations),
-            "fields": list(entry.fields),
-            "at": rfc3339(entry.at),
-            "endpoint": entry.endpoint,
-            "request_id": entry.request_id,
-            "outcome": AccessOutcome(entry.outcome).value,
-        }
-    )
+    recorded = {
+        "position": entry.position,
+        "idea": str(entry.idea_id),
+        "version": entry.version,
+        "person": str(entry.person_id) if entry.person_id else None,
+        "organisations": list(entry.organisations),
+        "fields": list(entry.fields),
+        "at": rfc3339(entry.at),
+        "endpoint": entry.endpoint,
+        "request_id": entry.request_id,
+        "outcome": AccessOutcome(entry.outcome).value,
+    }
+    # Only where there is one, so entries written before break-glass keep their hashes.
+    if entry.reason is not None:
+        recorded["reason"] = entry.reason
+    return canonicalize(recorded)
 
 
 def chained(previous: bytes, entry: AccessLogEntry) -> bytes:
@@ -63,8 +67,23 @@ def request_id() -> str:
 
 
 @dataclass(frozen=True)
+class ListedEntry:
+    """An entry as the owner's side reads it: with the reader's name as it is now (the
+    entry records their id; a person's name is not part of the evidence)."""
+
+    entry: AccessLogEntry
+    person_name: str | None
+
+    def __getattr__(self, name: str):
+        # Not for dunders or ``entry`` itself: copying calls this before ``entry`` is set.
+        if name == "entry" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.entry, name)
+
+
+@dataclass(frozen=True)
 class AccessLogPage:
-    items: list[AccessLogEntry]
+    items: list[ListedEntry]
     page: int
     per_page: int
     total: int
@@ -84,7 +103,8 @@ class AccessLog:
         fields: Sequence[AccessField],
         outcome: AccessOutcome,
     ) -> AccessLogEntry:
-        """Append one entry, in a transaction of its own, and commit it.
+        """Append one entry, in a transaction of its own, and commit it. An administrator
+        breaking glass (``principal.break_glass``) has the reason they stated recorded.
 
         The caller's transaction is ended first (rolled back): it must have nothing
         pending, or ``RuntimeError`` is raised. A GET's transaction began as a reader
@@ -109,6 +129,7 @@ class AccessLog:
                 endpoint=(request.endpoint or "") if has_request_context() else "",
                 request_id=request_id(),
                 outcome=outcome,
+                reason=principal.break_glass,
             )
             entry.hash = chained(head.hash, entry)
             self.session.add(entry)
@@ -130,17 +151,18 @@ class AccessLog:
         return head
 
     def page(self, idea_id: uuid.UUID, page: int, per_page: int) -> AccessLogPage:
-        """An idea's entries, newest first."""
+        """An idea's entries, newest first, with each reader's name."""
         where = AccessLogEntry.idea_id == idea_id
         total = self.session.scalar(select(func.count()).where(where)) or 0
-        items = self.session.scalars(
-            select(AccessLogEntry)
+        rows = self.session.execute(
+            select(AccessLogEntry, Person.display_name)
+            .outerjoin(Person, Person.id == AccessLogEntry.person_id)
             .where(where)
             .order_by(AccessLogEntry.position.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
-        return AccessLogPage(list(items), page, per_page, total)
+        return AccessLogPage([ListedEntry(e, name) for e, name in rows], page, per_page, total)
 
 
 @dataclass(frozen=True)

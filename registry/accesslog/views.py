@@ -23,8 +23,9 @@ blp = Blueprint("accesslog", __name__, url_prefix="/api/v1/ideas", description="
 @blp.response(200, AccessLogPageSchema)
 @requires(Permission.ACCESS_LOG_READ)
 def access_log(query, idea_id: uuid.UUID):
-    """Who read what only a grant opens of this idea, and who was refused it, newest
-    first: for the owner's side."""
+    """Who read what only a grant or break-glass opens of this idea (with an
+    administrator's reason for breaking glass), and who was refused it, newest first:
+    for the owner's side."""
     session = db.session
     register = IdeaRegister(session, current_app.extensions["registry.evidence"])
     idea = register.require(current_principal(), Action.READ_ACCESS_LOG, idea_id)

@@ -17,6 +17,9 @@ class Principal:
     memberships: frozenset[tuple[uuid.UUID, OrganisationKind, Role]]
     group_ids: frozenset[uuid.UUID]
     client_id: str | None = None
+    # The reason an administrator stated to break glass on this request (the
+    # Break-Glass-Reason header, checked by registry.access); None on every other request.
+    break_glass: str | None = None
 
     @classmethod
     def of(cls, person: Person, client_id: str | None = None) -> Principal:

@@ -6,7 +6,7 @@ from flask import current_app, url_for
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from registry.access import Permission, current_principal, requires
+from registry.access import Permission, breaks_glass, current_principal, requires
 from registry.db import db
 from registry.ip.schemas import (
     IdeaCreateSchema,
@@ -54,6 +54,7 @@ def list_ideas(query):
 @blp.route("/<uuid:idea_id>", methods=["GET"])
 @blp.response(200, IdeaShownSchema)
 @requires(Permission.IDEA_READ)
+@breaks_glass
 def get_idea(idea_id: uuid.UUID):
     """An idea as of its latest version."""
     return _register().latest(current_principal(), idea_id)
@@ -71,6 +72,7 @@ def add_version(request, idea_id: uuid.UUID):
 @blp.route("/<uuid:idea_id>/versions/<int:number>", methods=["GET"])
 @blp.response(200, IdeaShownSchema)
 @requires(Permission.IDEA_READ)
+@breaks_glass
 def get_version(idea_id: uuid.UUID, number: int):
     """One version of an idea, exactly as it was stored."""
     return _register().version(current_principal(), idea_id, number)

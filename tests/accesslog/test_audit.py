@@ -2,7 +2,8 @@
 removed or slipped in by someone who dropped the triggers; and the triggers refuse it.
 
 On an instance of its own (see tests/grants/conftest.py ``shared``): three entries,
-two reads and a refusal.
+two reads and a refusal; and, for break-glass, on one with a grantee's read and an
+administrator's (``broken``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from click.testing import Result
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
+from registry.alliance.services import person_by_email
+from registry.auth.tokens import person_token
 from registry.db import db
-from tests.grants.conftest import Shared
+from registry.evidence.audit import audit_command
+from tests.conftest import Instance
+from tests.grants.conftest import ADAM, PAT, QUINN, Shared
 
 
 @pytest.fixture(autouse=True)
@@ -87,3 +92,74 @@ def test_an_inserted_entry_is_found(shared: Shared):
     )
     shared.instance.sql("UPDATE access_log_head SET size = 4")
     _found(shared.audit(), "access_log_entries", "position 1", "edited, removed or inserted")
+
+
+# -- break-glass: the reason an administrator stated is in the chain ----------------
+
+REASON = "Complaint 2291: the owner's practice manager asked for a review"
+
+
+@pytest.fixture
+def broken(make_instance) -> Instance:
+    """A fresh instance where quinn reads a confidential idea of pat's through a grant
+    (entry 0), then adam breaks glass to read it (entry 1, with REASON)."""
+    instance = make_instance("init", "demo")
+    client = instance.app.test_client()
+
+    def headers(email: str) -> dict[str, str]:
+        with instance.app.app_context():
+            generator = instance.app.extensions["registry.token_generator"]
+            token = person_token(generator, person_by_email(email))
+        return {"Authorization": f"Bearer {token['access_token']}"}
+
+    pat, quinn = headers(PAT), headers(QUINN)
+    content = {"title": "t", "summary": "s", "body": "b", "origin": "provider"}
+    content["sensitivity"] = "confidential"
+    idea = client.post("/api/v1/ideas", json=content, headers=pat)
+    path = f"/api/v1/ideas/{idea.json['id']}"
+    me = client.get("/api/v1/me", headers=quinn).json["id"]
+    assert client.post(f"{path}/grants", json={"person": me}, headers=pat).status_code == 201
+    assert client.get(path, headers=quinn).json["body"] == "b"
+    breaking = {**headers(ADAM), "Break-Glass-Reason": REASON}
+    assert client.get(path, headers=breaking).json["body"] == "b"
+    with instance.app.app_context():
+        query = text("SELECT reason FROM access_log_entries ORDER BY position")
+        assert list(db.session.scalars(query)) == [None, REASON]
+    return instance
+
+
+def test_a_chain_with_a_break_glass_entry_passes(broken: Instance):
+    result = broken.run(audit_command)
+    assert result.exit_code == 0, result.output
+    assert "2 access log entries rechained" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("position", "reason"),
+    [
+        (1, "Routine check, nothing to see"),  # the reason rewritten
+        (1, None),  # the reason taken away, as if no glass had been broken
+        (0, REASON),  # a grantee's read passed off as a break-glass one
+    ],
+)
+def test_a_tampered_reason_is_found(broken: Instance, position, reason):
+    broken.drop_guards("access_log_entries")
+    broken.sql(
+        "UPDATE access_log_entries SET reason = :reason WHERE position = :position",
+        reason=reason,
+        position=position,
+    )
+    _found(
+        broken.run(audit_command),
+        "access_log_entries",
+        f"position {position}",
+        "edited, removed or inserted",
+    )
+
+
+def test_the_database_refuses_to_change_a_reason(broken: Instance):
+    with broken.app.app_context():
+        with pytest.raises(DatabaseError, match="immutable"):
+            db.session.execute(text("UPDATE access_log_entries SET reason = NULL"))
+        db.session.rollback()
+    assert broken.run(audit_command).exit_code == 0
