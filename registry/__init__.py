@@ -40,6 +40,7 @@ def _register_api(app: Flask) -> None:
     from registry import access, api, errors, health
     from registry.accesslog import views as accesslog
     from registry.alliance.views import blp as alliance
+    from registry.attachments.views import blp as attachments
     from registry.auth import views as oauth
     from registry.auth.keys import load_token_keys
     from registry.auth.oidc import JWKSCache
@@ -85,6 +86,7 @@ def _register_api(app: Flask) -> None:
     smorest.register_blueprint(evidence)
     smorest.register_blueprint(grants)
     smorest.register_blueprint(accesslog.blp)
+    smorest.register_blueprint(attachments)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(health.bp)
 

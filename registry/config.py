@@ -14,6 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 PREFIX = "REGISTRY_"
+# The most MAX_ATTACHMENT_BYTES may be: an attachment is held in memory (more than once:
+# the request, its ciphertext) and stored in a single row.
+ATTACHMENT_BYTES_CEILING = 100 * 1_048_576
 
 
 class ConfigError(RuntimeError):
@@ -43,8 +46,12 @@ DEFAULTS: dict[str, Any] = {
     "EXTERNAL_TSAS": [],
     # External OpenID Connect issuers, a JSON list (see docs/authentication.md).
     "OIDC_ISSUERS": [],
-    # Largest accepted request body, in bytes.
+    # Largest accepted request body, in bytes. An attachment's upload has a limit of its
+    # own, derived from MAX_ATTACHMENT_BYTES.
     "MAX_CONTENT_LENGTH": 1_048_576,
+    # Largest attachment, in bytes. Held in memory while it is checked and sealed, and
+    # stored in one database row.
+    "MAX_ATTACHMENT_BYTES": 10 * 1_048_576,
     "LOG_LEVEL": "INFO",
 }
 
@@ -109,6 +116,17 @@ def load(overrides: dict[str, Any] | None = None, environ=os.environ) -> dict[st
         config["DATABASE_URL"] = "postgresql+psycopg://" + config["DATABASE_URL"][13:]
     if not config["DATABASE_URL"].startswith(("sqlite:", "postgresql+psycopg:")):
         raise ConfigError(f"{PREFIX}DATABASE_URL must be a sqlite: or postgresql: URL")
+
+    attachment_bytes = config["MAX_ATTACHMENT_BYTES"]
+    if (
+        not isinstance(attachment_bytes, int)
+        or isinstance(attachment_bytes, bool)
+        or not 1 <= attachment_bytes <= ATTACHMENT_BYTES_CEILING
+    ):
+        raise ConfigError(
+            f"{PREFIX}MAX_ATTACHMENT_BYTES must be an integer from 1 to "
+            f"{ATTACHMENT_BYTES_CEILING} (100 MiB), not {attachment_bytes!r}"
+        )
 
     if not config["ORIGIN"]:
         host = urlsplit(config["ISSUER"]).netloc or "localhost"

@@ -44,6 +44,7 @@ TABLES = {
     "data_keys",
     "sealed_fields",
     "shreddings",
+    "attachments",
 }
 GROUPS = {
     "general-practice": "General Practice",
@@ -152,7 +153,7 @@ def test_the_migrated_database_has_the_immutability_triggers():
     # One for UPDATE and one for DELETE on each table of a stored version, of the
     # evidence and of the access log; grants take one UPDATE (their revocation only) and
     # refuse DELETE (PostgreSQL's TRUNCATE triggers are not in information_schema).
-    immutable = ["derivations", "idea_versions", "version_tags"]
+    immutable = ["derivations", "idea_versions", "version_tags", "attachments"]
     append_only = [
         "statements",
         "statement_timestamps",

@@ -25,6 +25,7 @@ class AccessOutcome(enum.StrEnum):
 class AccessField(enum.StrEnum):
     BODY = "body"
     OPENINGS = "openings"
+    ATTACHMENT = "attachment"  # a version's attachments: their names, or one's content
 
 
 class AccessLogEntry(db.Model):

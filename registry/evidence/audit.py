@@ -10,11 +10,13 @@ recomputes the whole Merkle tree from the statements in log order and compares e
 stored hash; and checks every checkpoint's signature, root and consistency with the
 latest one. Finally every idea version must have exactly one statement, every
 withdrawn idea one withdrawal, every grant its statement and every revoked grant its
-revocation's; and the access log's hash chain is recomputed entry by entry.
+revocation's, every attachment its statement; and the access log's hash chain is
+recomputed entry by entry.
 
 Rows are streamed in batches, so memory does not grow with the statements' size: what
 is kept is the recomputed tree (two hashes per entry, about 150 MB at a million
-entries) and the latest statement of each idea.
+entries) and the latest statement of each idea. An attachment's content is read one
+attachment at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sqlalchemy import Row, and_, exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from registry.accesslog.services import check_chain
+from registry.attachments.models import COLUMNS, Attachment
 from registry.evidence import merkle, note
 from registry.evidence import statements as st
 from registry.evidence.errors import VerificationError
@@ -108,6 +111,9 @@ class AuditReport:
     # commitments can no longer be (the content and openings are gone). Not a failure.
     shredded: int = 0
     shreddings: int = 0
+    attachments: int = 0
+    # Attachments of shredded versions: their commitments can no longer be checked.
+    shredded_attachments: int = 0
 
     @property
     def ok(self) -> bool:
@@ -123,19 +129,26 @@ class AuditReport:
 
     def summary(self) -> str:
         """One paragraph: what was checked, and the log's size and root."""
-        grants = ""
+        others = ""
         if self.grants or self.revocations:
-            grants = f", {self.grants} grants, {self.revocations} revocations"
+            others = f", {self.grants} grants, {self.revocations} revocations"
+        if self.attachments:
+            others += f", {self.attachments} attachments"
+        shredded = []
+        if self.shredded:
+            shredded.append(f"{self.shredded} versions")
+        if self.shredded_attachments:
+            shredded.append(f"{self.shredded_attachments} attachments")
         return (
             f"{self.statements} statements ({self.idea_versions} idea versions, "
-            f"{self.withdrawals} withdrawals{grants}), {self.signatures} signatures and "
+            f"{self.withdrawals} withdrawals{others}), {self.signatures} signatures and "
             f"{self.timestamps} registry time-stamp tokens verified "
             f"({self.external_timestamps} external tokens not checked here), "
             f"{self.log_hashes} stored hashes and {self.checkpoints} checkpoints compared "
             f"with the tree rebuilt from the statements; tree size {self.tree_size}, "
             f"root {base64.b64encode(self.root_hash).decode()}; {self.access_log_entries} "
             "access log entries rechained"
-            + (f"; {self.shredded} versions shredded" if self.shredded else "")
+            + (f"; {' and '.join(shredded)} shredded" if shredded else "")
         )
 
 
@@ -196,6 +209,8 @@ def audit(session: Session, evidence: Evidence, progress: Progress | None = None
         grants=walk.grants,
         revocations=walk.revocations,
         access_log_entries=access_log_entries,
+        attachments=walk.attachments,
+        shredded_attachments=walk.shredded_attachments,
     )
 
 
@@ -267,6 +282,12 @@ class _Rows:
     timestamps: dict[int, list[Row]]
     # The grant each grant or revocation statement records, by the statement's id.
     grants: dict[int, Row]
+    # The attachment each attachment statement records (without its content), and the
+    # version it is attached to, by the statement's id.
+    attachments: dict[int, Row]
+    # (idea, version number) -> (log index, statement hash) of the version's statement,
+    # for the versions the batch's attachments are attached to.
+    version_statements: dict[tuple[uuid.UUID, int], Row]
 
     @classmethod
     def load(cls, session: Session, statements: Sequence[Row]) -> _Rows:
@@ -369,7 +390,52 @@ class _Rows:
             for statement_id in (grant.statement_id, grant.revocation_statement_id):
                 if statement_id is not None:
                     grants[statement_id] = grant
-        return cls(versions, ideas, tags, derivations, openings, timestamps, grants)
+        attachments: dict[int, Row] = {}
+        version_statements: dict[tuple[uuid.UUID, int], Row] = {}
+        attachment_statements = [s.id for s in statements if s.kind == st.IDEA_ATTACHMENT]
+        if attachment_statements:
+            for row in session.execute(
+                select(
+                    Attachment.id,
+                    Attachment.statement_id,
+                    Attachment.media_type,
+                    Attachment.size,
+                    Attachment.created_at,
+                    Attachment.created_by_id,
+                    IdeaVersion.id.label("version_id"),
+                    IdeaVersion.idea_id,
+                    IdeaVersion.number,
+                    IdeaVersion.sensitivity,
+                )
+                .join(IdeaVersion, IdeaVersion.id == Attachment.version_id)
+                .where(Attachment.statement_id.in_(attachment_statements))
+            ):
+                attachments[row.statement_id] = row
+        attached = {(a.idea_id, a.number) for a in attachments.values()}
+        if attached:
+            for v in session.execute(
+                select(
+                    Statement.idea_id,
+                    Statement.version_number,
+                    Statement.log_index,
+                    Statement.statement_hash,
+                ).where(
+                    Statement.kind == st.IDEA_VERSION,
+                    tuple_(Statement.idea_id, Statement.version_number).in_(list(attached)),
+                )
+            ):
+                version_statements[(v.idea_id, v.version_number)] = v
+        return cls(
+            versions,
+            ideas,
+            tags,
+            derivations,
+            openings,
+            timestamps,
+            grants,
+            attachments,
+            version_statements,
+        )
 
 
 class _StatementWalk:
@@ -392,6 +458,7 @@ class _StatementWalk:
         self.versions = self.withdrawals = self.signatures = 0
         self.grants = self.revocations = 0
         self.shredded = self.shreddings = 0
+        self.attachments = self.shredded_attachments = 0
         self.timestamps = self.external_timestamps = 0
 
     def check(self, statements: Sequence[Row]) -> None:
@@ -498,6 +565,9 @@ class _StatementWalk:
         elif s.kind == st.IDEA_GRANT_REVOCATION:
             self.revocations += 1
             rebuilt, sources = self._revocation(s, rows)
+        elif s.kind == st.IDEA_ATTACHMENT:
+            self.attachments += 1
+            rebuilt, sources = self._attachment(s, rows)
         else:
             self._add(s, "rebuild", f"unknown kind {s.kind!r}")
             return
@@ -668,6 +738,75 @@ class _StatementWalk:
         )
         return statement, "the grants row and the statements before it"
 
+    def _attachment(self, s: Row, rows: _Rows) -> tuple[dict[str, Any] | None, str]:
+        attachment = rows.attachments.get(s.id)
+        if attachment is None:
+            return None, "no attachments row names this statement as its statement_id"
+        if (attachment.idea_id, attachment.number) != (s.idea_id, s.version_number):
+            return None, (
+                f"attachment {attachment.id} is of version {attachment.number} of idea "
+                f"{attachment.idea_id}"
+            )
+        version_statement = rows.version_statements.get((s.idea_id, s.version_number))
+        if version_statement is None or version_statement.log_index >= s.log_index:
+            return None, f"version {s.version_number} has no statement before this attachment"
+        previous = self.latest.get(s.idea_id)
+        if previous is None:
+            return None, f"idea {s.idea_id} has no statement before attachment {attachment.id}"
+        committed, problem = self._attachment_commitments(attachment)
+        if problem:
+            return None, problem
+        statement = st.attachment_statement(
+            registry=self.evidence.origin,
+            idea=str(attachment.idea_id),
+            version=attachment.number,
+            version_statement=version_statement.statement_hash.hex(),
+            previous=previous,
+            attachment=str(attachment.id),
+            media_type=attachment.media_type,
+            size=attachment.size,
+            attached_by=str(attachment.created_by_id),
+            attached_at=attachment.created_at,
+            committed=committed
+            if committed is not None
+            else json.loads(s.canonical).get("commitments"),
+        )
+        return statement, "the attachments row, its version and the statements before it"
+
+    def _attachment_commitments(self, attachment: Row) -> tuple[dict[str, str] | None, str]:
+        """The commitments rebuilt from the stored content, filename and openings (None
+        if shredded: taken as signed), or a problem that stops the rebuild."""
+        # One attachment's content at a time: it may be megabytes.
+        stored = self.session.execute(
+            select(*(getattr(Attachment, column) for column in COLUMNS.values())).where(
+                Attachment.id == attachment.id
+            )
+        ).one()
+        # Detached copies, never added to the session: what opening them needs.
+        row = Attachment(id=attachment.id, **dict(zip(COLUMNS.values(), stored, strict=True)))
+        version = IdeaVersion(
+            id=attachment.version_id,
+            idea_id=attachment.idea_id,
+            number=attachment.number,
+            sensitivity=attachment.sensitivity,
+        )
+        try:
+            opened = row.reveal(self.session, self.evidence.sealing, version, COLUMNS)
+        except ShreddedError:
+            self.shredded_attachments += 1
+            return None, ""
+        except SealError as exc:
+            return None, f"sealed content of attachment {attachment.id} does not open: {exc}"
+        if len(opened["content"]) != attachment.size:
+            self.findings.add(
+                "attachments",
+                f"id {attachment.id}",
+                "rebuild",
+                f"size is {attachment.size}, but the content has {len(opened['content'])} bytes",
+            )
+        openings = {f: opened[OPENING + f] for f in st.ATTACHMENT_FIELDS}
+        return st.attachment_commitments(openings, opened), ""
+
 
 def _grantee(grant: Row) -> tuple[str, str]:
     """(kind, id) as the service names a grant's grantee; "none" if the row names none."""
@@ -773,6 +912,7 @@ def _check_coverage(session: Session, findings: _Findings) -> None:
         )
     _check_shredding_coverage(session, findings)
     _check_grant_coverage(session, findings)
+    _check_attachment_coverage(session, findings)
 
 
 def _check_shredding_coverage(session: Session, findings: _Findings) -> None:
@@ -824,6 +964,30 @@ def _check_grant_coverage(session: Session, findings: _Findings) -> None:
                 "coverage",
                 f"no {kind} statement of its idea records this {what}",
             )
+
+
+def _check_attachment_coverage(session: Session, findings: _Findings) -> None:
+    """Every attachment names an attachment statement of its idea as its own.
+
+    (A statement naming the wrong attachment, or none, is found when it is rebuilt.)
+    """
+    recorded = and_(
+        Statement.id == Attachment.statement_id,
+        Statement.kind == st.IDEA_ATTACHMENT,
+        Statement.idea_id == IdeaVersion.idea_id,
+    )
+    for attachment_id, idea_id in session.execute(
+        select(Attachment.id, IdeaVersion.idea_id)
+        .join(IdeaVersion, IdeaVersion.id == Attachment.version_id)
+        .where(~exists().where(recorded))
+        .order_by(Attachment.id)
+    ):
+        findings.add(
+            "attachments",
+            f"id {attachment_id}, idea {idea_id}",
+            "coverage",
+            "no attachment statement of its idea records this attachment",
+        )
 
 
 def _check_access_log(session: Session, findings: _Findings) -> int:

@@ -11,9 +11,11 @@ from typing import Any
 import click
 
 from registry.evidence.errors import VerificationError
-from registry.evidence.statements import COMMITTED_FIELDS, field_value
+from registry.evidence.statements import ATTACHMENT_FIELDS, COMMITTED_FIELDS, field_value
 
 KEYS_BESIDE = "keys.json"
+# Fields a --content FIELD=FILE may name: a version's, or an attachment's.
+NAMED_FIELDS = COMMITTED_FIELDS + ATTACHMENT_FIELDS
 
 
 class _FileParam(click.ParamType):
@@ -33,8 +35,9 @@ class _FileParam(click.ParamType):
     multiple=True,
     metavar="[FIELD=]FILE",
     help="Content to check against the statement's commitments (repeatable). FIELD=FILE "
-    f"checks one field ({', '.join(COMMITTED_FIELDS)}); a bare FILE may match any field. "
-    "For tags, FILE holds the JSON list of tags. Needs a receipt with openings.",
+    f"checks one field ({', '.join(COMMITTED_FIELDS)}; for an attachment "
+    f"{', '.join(ATTACHMENT_FIELDS)}); a bare FILE may match any field. For tags, FILE "
+    "holds the JSON list of tags. Needs a receipt with openings.",
 )
 @click.option(
     "--keys",
@@ -152,7 +155,7 @@ def _contents(options: tuple[str, ...]) -> dict[str, bytes] | list[bytes]:
     bare: list[bytes] = []
     for option in options:
         field, sep, name = option.partition("=")
-        if sep and field in COMMITTED_FIELDS:
+        if sep and field in NAMED_FIELDS:
             if field in named:
                 raise click.BadParameter(f"{field} is given twice", param_hint="--content")
             named[field] = _field_bytes(field, _read(Path(name), "--content"))

@@ -609,12 +609,17 @@ def _is_time(value: Any) -> bool:
     return isinstance(value, str) and _TIME.fullmatch(value) is not None
 
 
-def _is_commitments(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and tuple(sorted(value)) == tuple(sorted(st.COMMITTED_FIELDS))
-        and all(_is_hex64(v) for v in value.values())
-    )
+def _commitments_to(fields: Sequence[str]) -> Callable[[Any], bool]:
+    """Is it an object of one commitment (hex) to each of ``fields``, and nothing else?"""
+
+    def valid(value: Any) -> bool:
+        return (
+            isinstance(value, dict)
+            and sorted(value) == sorted(fields)
+            and all(_is_hex64(v) for v in value.values())
+        )
+
+    return valid
 
 
 # The members every statement has, first; then each type's own.
@@ -635,7 +640,7 @@ _IDEA_VERSION: dict[str, Callable[[Any], bool]] = {
     "sensitivity": _is_text,
     "submitter": _is_text,
     "submitted_at": _is_time,
-    "commitments": _is_commitments,
+    "commitments": _commitments_to(st.COMMITTED_FIELDS),
 }
 _IDEA_WITHDRAWAL: dict[str, Callable[[Any], bool]] = {
     **_EVERY_STATEMENT,
@@ -670,6 +675,18 @@ _IDEA_GRANT_REVOCATION: dict[str, Callable[[Any], bool]] = {
     "revoked_by": _is_text,
     "revoked_at": _is_time,
 }
+_IDEA_ATTACHMENT: dict[str, Callable[[Any], bool]] = {
+    **_EVERY_STATEMENT,
+    "version": lambda v: _is_int(v, 1),
+    "version_statement": _is_hex64,
+    "previous": _is_hex64,
+    "attachment": _is_text,
+    "media_type": _is_text,
+    "size": lambda v: _is_int(v, 1),
+    "attached_by": _is_text,
+    "attached_at": _is_time,
+    "commitments": _commitments_to(st.ATTACHMENT_FIELDS),
+}
 # Statement type -> (its members and what each must be, the member that dates it).
 _STATEMENTS = {
     st.IDEA_VERSION: (_IDEA_VERSION, "submitted_at"),
@@ -677,6 +694,7 @@ _STATEMENTS = {
     st.IDEA_SHREDDING: (_IDEA_SHREDDING, "shredded_at"),
     st.IDEA_GRANT: (_IDEA_GRANT, "granted_at"),
     st.IDEA_GRANT_REVOCATION: (_IDEA_GRANT_REVOCATION, "revoked_at"),
+    st.IDEA_ATTACHMENT: (_IDEA_ATTACHMENT, "attached_at"),
 }
 _RECEIPT_MEMBERS = {"statement", "signature", "timestamps", "log"}
 _LOG_MEMBERS = {"index", "tree_size", "inclusion", "checkpoint"}
@@ -781,6 +799,12 @@ class _Receipt:
             what = f"withdrawal of idea {idea}"
         elif self.kind == st.IDEA_SHREDDING:
             what = f"shredding of idea {idea}"
+        elif self.kind == st.IDEA_ATTACHMENT:
+            what = (
+                f"attachment {self.statement['attachment']} ({self.statement['media_type']}, "
+                f"{self.statement['size']} bytes) to version {self.statement['version']} "
+                f"of idea {idea}"
+            )
         else:
             grantee = f"{self.statement['grantee_kind']} {self.statement['grantee']}"
             verb = "grant" if self.kind == st.IDEA_GRANT else "revocation of the grant"

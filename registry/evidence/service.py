@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from registry.attachments.models import Attachment
 from registry.evidence import statements as st
 from registry.evidence.jcs import canonicalize
 from registry.evidence.keys import CHECKPOINT, STATEMENT, KeyRing
@@ -173,6 +174,56 @@ class Evidence:
         session.flush()
         return row
 
+    def record_attachment(
+        self,
+        session: Session,
+        attachment: Attachment,
+        version: IdeaVersion,
+        content: bytes,
+        filename: str,
+    ) -> Statement:
+        """Commit to a new attachment's content and filename, record its statement, then
+        add the attachment, naming it, to the session.
+
+        ``attachment`` (its metadata set, not in the session yet) is written once, with
+        its statement, in the caller's transaction. Its content, filename and openings
+        are sealed under the version's data key where the version's sensitivity seals
+        content, else stored in clear. Raises ``RuntimeError`` if the version has no
+        statement, and ``SealError`` if its content cannot be sealed.
+        """
+        version_statement = self.version_statement(session, version.idea_id, version.number)
+        if version_statement is None:
+            raise RuntimeError(
+                f"version {version.number} of idea {version.idea_id} has no statement: "
+                "run `registry audit`"
+            )
+        openings = st.new_openings(st.ATTACHMENT_FIELDS)
+        values = {"content": content, "filename": filename.encode()}
+        statement = st.attachment_statement(
+            registry=self.origin,
+            idea=str(version.idea_id),
+            version=version.number,
+            version_statement=version_statement.statement_hash.hex(),
+            previous=self._follow_on(session, version.idea_id),
+            attachment=str(attachment.id),
+            media_type=attachment.media_type,
+            size=attachment.size,
+            attached_by=str(attachment.created_by_id),
+            attached_at=attachment.created_at,
+            committed=st.attachment_commitments(openings, values),
+        )
+        row = self._record(session, statement, st.IDEA_ATTACHMENT, version.idea_id, version.number)
+        attachment.statement_id = row.id
+        attachment.keep(
+            session,
+            self.sealing,
+            version,
+            {**values, **{OPENING + f: salt for f, salt in openings.items()}},
+        )
+        session.add(attachment)
+        session.flush()
+        return row
+
     def _follow_on(self, session: Session, idea_id) -> str:
         """Lock the log, then return the hash of the idea's latest statement, which the
         next statement names as ``previous``. Locking first keeps statements in log order
@@ -278,6 +329,17 @@ class Evidence:
         if openings is not None:
             receipt["openings"] = {field: b64(salt) for field, salt in sorted(openings.items())}
         return receipt
+
+    def attachment_openings(
+        self, session: Session, attachment: Attachment, version: IdeaVersion
+    ) -> dict[str, bytes] | None:
+        """The attachment's openings (content, filename -> salt); None if shredded."""
+        names = [OPENING + f for f in st.ATTACHMENT_FIELDS]
+        try:
+            opened = attachment.reveal(session, self.sealing, version, names)
+        except ShreddedError:
+            return None
+        return {name.removeprefix(OPENING): salt for name, salt in opened.items()}
 
     def openings(self, session: Session, version: IdeaVersion) -> dict[str, bytes] | None:
         """The version's openings (field -> salt); None if they were shredded."""

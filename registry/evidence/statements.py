@@ -26,9 +26,12 @@ IDEA_WITHDRAWAL = "idea-withdrawal"
 IDEA_GRANT = "idea-grant"
 IDEA_GRANT_REVOCATION = "idea-grant-revocation"
 IDEA_SHREDDING = "idea-shredding"
+IDEA_ATTACHMENT = "attachment"
 SALT_BYTES = 32
 # Content fields of a version, in the order they are committed to.
 COMMITTED_FIELDS = ("title", "summary", "body", "tags")
+# What an attachment's statement commits to: the file's bytes and its name (UTF-8).
+ATTACHMENT_FIELDS = ("content", "filename")
 
 
 def rfc3339(moment: datetime) -> str:
@@ -62,6 +65,13 @@ def commitments(openings: Mapping[str, bytes], content: Mapping[str, Any]) -> di
         field: commitment(salt, field_value(field, content[field]))
         for field, salt in openings.items()
     }
+
+
+def attachment_commitments(
+    openings: Mapping[str, bytes], values: Mapping[str, bytes]
+) -> dict[str, str]:
+    """An attachment's commitments: to the file's bytes and its name's UTF-8 bytes."""
+    return {field: commitment(openings[field], values[field]) for field in ATTACHMENT_FIELDS}
 
 
 def verify_opening(committed: str, salt: bytes, value: bytes, field: str) -> None:
@@ -201,6 +211,42 @@ def grant_revocation_statement(
         "grantee": grantee,
         "revoked_by": revoked_by,
         "revoked_at": rfc3339(revoked_at),
+    }
+
+
+def attachment_statement(
+    *,
+    registry: str,
+    idea: str,
+    version: int,
+    version_statement: str,
+    previous: str,
+    attachment: str,
+    media_type: str,
+    size: int,
+    attached_by: str,
+    attached_at: datetime,
+    committed: Mapping[str, str],
+) -> dict[str, Any]:
+    """The statement that a file was attached to a version of an idea. A version's own
+    statement never changes, so each attachment is committed by one of its own, naming
+    the version's statement (``version_statement``, its hash). ``committed`` holds salted
+    commitments to the file's bytes and name (:data:`ATTACHMENT_FIELDS`): the statement
+    reveals neither, only the media type and the size."""
+    return {
+        "type": IDEA_ATTACHMENT,
+        "statement_version": STATEMENT_VERSION,
+        "registry": registry,
+        "idea": idea,
+        "version": version,
+        "version_statement": version_statement,
+        "previous": previous,
+        "attachment": attachment,
+        "media_type": media_type,
+        "size": size,
+        "attached_by": attached_by,
+        "attached_at": rfc3339(attached_at),
+        "commitments": dict(committed),
     }
 
 

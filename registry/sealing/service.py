@@ -1,4 +1,7 @@
-"""Sealing a version's confidential fields, opening them for a reader, shredding them."""
+"""Sealing a version's confidential fields, opening them for a reader, shredding them.
+
+What else belongs to a version (its attachments) is sealed under the same data key, so
+shredding the version's key erases it too."""
 
 from __future__ import annotations
 
@@ -100,6 +103,51 @@ class Sealing:
                 crypto.field_aad(idea_id, number, row.field),
             )
             for row in rows
+        }
+
+    def seal_extra(
+        self, session: Session, version: IdeaVersion, values: Mapping[str, bytes]
+    ) -> dict[str, bytes]:
+        """``values`` (field -> bytes) sealed under the data key ``version`` already has, for
+        the caller to store: field -> nonce || ciphertext. Each is bound to the idea, the
+        version and its field name (``crypto.field_aad``), so it opens nowhere else.
+
+        Raises :class:`ShreddedError` if the version has no data key (shredded, or never
+        sealed) and :class:`SealError` if its KEK is missing.
+        """
+        data_key = self._data_key(session, version.id)
+        sealed = {
+            field: crypto.seal(
+                data_key, value, crypto.field_aad(version.idea_id, version.number, field)
+            )
+            for field, value in values.items()
+        }
+        return {field: s.nonce + s.ciphertext for field, s in sealed.items()}
+
+    def open_extra(
+        self,
+        session: Session,
+        version_id: int,
+        idea_id: uuid.UUID,
+        number: int,
+        sealed: Mapping[str, bytes],
+    ) -> dict[str, bytes]:
+        """The plaintext of values :meth:`seal_extra` sealed (field -> nonce || ciphertext).
+
+        Raises :class:`ShreddedError` if the version's data key was deleted and
+        :class:`SealError` if a KEK is missing or a value does not open under this field
+        name of this version (moved from another field or row, or tampered).
+        """
+        if not sealed:
+            return {}
+        data_key = self._data_key(session, version_id)
+        return {
+            field: crypto.open_sealed(
+                data_key,
+                crypto.Sealed(value[: crypto.NONCE_BYTES], value[crypto.NONCE_BYTES :]),
+                crypto.field_aad(idea_id, number, field),
+            )
+            for field, value in sealed.items()
         }
 
     def _data_key(self, session: Session, version_id: int) -> bytes:

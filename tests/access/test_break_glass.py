@@ -294,7 +294,13 @@ def test_the_header_is_refused_where_it_does_not_read_one_idea(
 
 # What accepts the header. A new route is added here on purpose, with the reads it
 # serves recorded (see breaks_glass).
-BREAKS_GLASS = {"ideas.get_idea", "ideas.get_version"}
+BREAKS_GLASS = {
+    "ideas.get_idea",
+    "ideas.get_version",
+    # A version's attachments are read where its body is (tests/attachments/test_policy.py).
+    "attachments.list_attachments",
+    "attachments.download",
+}
 
 
 def test_only_the_routes_reading_one_idea_accept_it(app: Flask):

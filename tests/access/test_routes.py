@@ -39,6 +39,12 @@ EXPECTED = {
     "grants.revoke": Permission.IDEA_GRANT,
     "grants.get_receipt": Permission.IDEA_GRANT,
     "accesslog.access_log": Permission.ACCESS_LOG_READ,
+    # Attaching is adding to a version (the owner's side); reading one is reading the body,
+    # also without a token for published ideas.
+    "attachments.attach": Permission.IDEA_ADD_VERSION,
+    "attachments.list_attachments": Permission.IDEA_READ,
+    "attachments.download": Permission.IDEA_READ,
+    "attachments.get_receipt": Permission.RECEIPT_READ,
 }
 
 

@@ -1,0 +1,1 @@
+"""Attachments to idea versions: files committed by statements of their own."""
