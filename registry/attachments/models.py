@@ -41,7 +41,7 @@ class Attachment(UUIDPrimaryKey, db.Model):
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id"))
-    # The statement that commits to the attachment (type "attachment").
+    # The statement that commits to the attachment (type "idea-attachment").
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), unique=True)
     # In clear (the filename as UTF-8, the 32-byte salts), or sealed: the 12-byte nonce
     # followed by the AES-256-GCM ciphertext under the version's data key.

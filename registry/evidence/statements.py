@@ -26,7 +26,7 @@ IDEA_WITHDRAWAL = "idea-withdrawal"
 IDEA_GRANT = "idea-grant"
 IDEA_GRANT_REVOCATION = "idea-grant-revocation"
 IDEA_SHREDDING = "idea-shredding"
-IDEA_ATTACHMENT = "attachment"
+IDEA_ATTACHMENT = "idea-attachment"
 SALT_BYTES = 32
 # Content fields of a version, in the order they are committed to.
 COMMITTED_FIELDS = ("title", "summary", "body", "tags")

@@ -38,7 +38,7 @@ def test_the_statement_names_the_version_and_commits_to_the_file(attached, clien
     ).json
     version_hash = hashlib.sha256(canonicalize(version_receipt["statement"])).hexdigest()
     assert statement == {
-        "type": "attachment",
+        "type": "idea-attachment",
         "statement_version": 1,
         "registry": version_receipt["statement"]["registry"],
         "idea": idea["id"],
@@ -144,7 +144,7 @@ def test_registry_verify_checks_the_file(attached, client, tmp_path):
         f"filename={tmp_path / 'name.txt'}",
     )
     assert named.exit_code == 0, named.output
-    assert "PASS format: attachment statement: attachment" in named.output
+    assert "PASS format: idea-attachment statement: attachment" in named.output
     assert "PASS content: content, filename match their commitments" in named.output
     bare = run("--content", str(tmp_path / "plan.pdf"))
     assert bare.exit_code == 0, bare.output

@@ -40,7 +40,7 @@ def test_an_attachment_goes_up_and_comes_back_the_same(make_idea, attach, fetch,
     assert response_body["media_type"] == "application/pdf"
     assert (response_body["size"], response_body["position"]) == (len(content), 0)
     assert (response_body["idea"], response_body["version"]) == (idea["id"], 1)
-    assert response_body["receipt"]["statement"]["type"] == "attachment"
+    assert response_body["receipt"]["statement"]["type"] == "idea-attachment"
 
     download = fetch(idea["id"], f"/{response_body['id']}")
     assert download.status_code == 200
