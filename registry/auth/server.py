@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
@@ -49,7 +50,33 @@ def _save_token(token, request) -> None:
     return None
 
 
+class IssuedTokenRedaction(logging.Filter):
+    """Keep the token out of authlib's DEBUG record of every token it issues ("Issue token
+    %r to %r"): a bearer token in a server log works for whoever reads the log. A filter on
+    the logger, not a level, so that no logging configuration lets the token through."""
+
+    SECRETS = frozenset({"access_token", "refresh_token", "id_token"})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._redacted(arg) for arg in record.args)
+        return True
+
+    def _redacted(self, value):
+        if isinstance(value, dict) and self.SECRETS & value.keys():
+            return {k: "[redacted]" if k in self.SECRETS else v for k, v in value.items()}
+        return value
+
+
+def _redact_issued_tokens() -> None:
+    # The record is made by the grant's own module logger; filters apply only there.
+    logger = logging.getLogger(ClientCredentialsGrant.__module__)
+    if not any(isinstance(f, IssuedTokenRedaction) for f in logger.filters):
+        logger.addFilter(IssuedTokenRedaction())
+
+
 def create_server(app: Flask, generator: AccessTokenGenerator) -> RegistryAuthorizationServer:
+    _redact_issued_tokens()
     server = RegistryAuthorizationServer(app, query_client=_query_client, save_token=_save_token)
     server.register_token_generator("default", generator)
     server.register_grant(ClientCredentials)
