@@ -93,6 +93,7 @@ def _register_api(app: Flask) -> None:
     app.before_request(api.assign_request_id)
     app.before_request(access.authenticate_request)
     app.before_request(api.require_media_type)
+    app.before_request(api.refuse_lone_surrogates)
     app.after_request(api.return_request_id)
     errors.init_app(app)
     accesslog.init_app(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -56,6 +57,57 @@ def require_media_type() -> None:
                 }
             },
         )
+
+
+# A JSON escape of a UTF-16 surrogate: legal JSON, and a lone one is no character at all.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def refuse_lone_surrogates() -> None:
+    """Refuse a JSON body holding a lone surrogate ("\\ud800") with a 422 naming the field.
+
+    JSON lets one escape half of a UTF-16 pair on its own; the result is no Unicode
+    character, so it could never be stored, signed or shown. Only bodies with such an
+    escape (emoji are pairs of them) are parsed here; malformed JSON is left to the route's
+    parser, which answers it.
+    """
+    if request.mimetype != JSON or request.method not in {"POST", "PUT", "PATCH"}:
+        return
+    raw = request.get_data(cache=True)
+    if not _SURROGATE_ESCAPE.search(raw):
+        return
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return
+    where = _lone_surrogate(document, ())
+    if where is not None:
+        field = ".".join(where) or "body"
+        message = "Text must be Unicode: a lone surrogate escape (\\ud800-\\udfff) is none."
+        raise APIError(422, f"Invalid {field}: {message}", {"json": {field: [message]}})
+
+
+def _lone_surrogate(value, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The path to the first string (key or value) that is not valid Unicode, or None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            # A key is named escaped: a lone surrogate cannot be sent back as text either.
+            here = (*path, key.encode("utf-8", "backslashreplace").decode())
+            found = _lone_surrogate(key, here) or _lone_surrogate(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate(item, (*path, str(index)))
+            if found is not None:
+                return found
+    return None
 
 
 def create_api(app: Flask) -> Api:

@@ -164,6 +164,34 @@ def test_wrong_types_are_422_naming_each_field(client, auth, app):
         assert field in body["message"]
 
 
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('"title": "x\\ud800y"', "title"),  # a lone high surrogate
+        ('"summary": "\\uDC00"', "summary"),  # a lone low one, upper-case hex
+        ('"tags": ["ok", "\\ud83d"]', "tags.1"),
+        ('"title": "t", "\\udfff": 1', r"\udfff"),  # in a key: named escaped
+    ],
+)
+def test_a_lone_surrogate_is_422_naming_the_field(client, auth, app, text, field):
+    document = json.dumps(IDEA)[:-1] + ", " + text + "}"
+    with nothing_written(app):
+        body = error_body(
+            _post(client, auth(PAT), data=document, content_type="application/json"), 422
+        )
+    assert list(body["errors"]["json"]) == [field]
+    assert "surrogate" in body["message"]
+
+
+def test_a_surrogate_pair_is_text(client, auth):
+    # An emoji escaped as its UTF-16 pair is one character, stored as sent.
+    document = json.dumps({**IDEA, "title": "Falls \U0001f6b6 clinic"}, ensure_ascii=True)
+    assert "\\ud83d\\udeb6" in document
+    response = _post(client, auth(PAT), data=document, content_type="application/json")
+    assert response.status_code == 201, response.json
+    assert response.json["title"] == "Falls \U0001f6b6 clinic"
+
+
 def test_a_json_array_is_422(client, auth, app):
     with nothing_written(app):
         body = error_body(_post(client, auth(PAT), json=[IDEA]), 422)
