@@ -311,9 +311,14 @@ class IdeaRegister:
         if "submitted_before" in query:
             conditions.append(Idea.created_at < query["submitted_before"])
         if "tag" in query:
+            # Tags are part of the abstract: who may not read it must not learn them by
+            # filtering (an auditor would otherwise tell a confidential idea's tags).
             conditions.append(
-                exists().where(
-                    VersionTag.version_id == IdeaVersion.id, VersionTag.tag == query["tag"]
+                and_(
+                    exists().where(
+                        VersionTag.version_id == IdeaVersion.id, VersionTag.tag == query["tag"]
+                    ),
+                    visible(principal, IdeaVersion.sensitivity, Action.READ_ABSTRACT),
                 )
             )
         base = (

@@ -164,6 +164,9 @@ def three_ideas(make_idea, directory) -> list[dict]:
     ]
 
 
+AUDREY = "audrey@audit.example"  # an auditor
+
+
 def _ids(page: dict) -> list[str]:
     return [item["id"] for item in page["items"]]
 
@@ -237,6 +240,17 @@ def test_the_tag_filter_looks_at_the_latest_version(three_ideas, add_version, fe
     add_version(three_ideas[0]["id"], tags=["housing"])
     assert _ids(fetch("/ideas", tag="frailty")) == [three_ideas[1]["id"]]
     assert _ids(fetch("/ideas", tag="housing")) == [three_ideas[0]["id"]]
+
+
+@pytest.mark.parametrize("sensitivity", ["commercial", "confidential"])
+def test_the_tag_filter_tells_nothing_to_who_may_not_read_the_abstract(
+    make_idea, fetch, sensitivity
+):
+    idea = make_idea(by=PAT, sensitivity=sensitivity, tags=["tranexamic"])
+    assert _ids(fetch("/ideas", by=PAT, tag="tranexamic")) == [idea["id"]]
+    # The auditor sees the registration (so may know the idea exists), never its tags.
+    assert idea["id"] in _ids(fetch("/ideas", by=AUDREY, per_page=100))
+    assert fetch("/ideas", by=AUDREY, tag="tranexamic")["total"] == 0
 
 
 def test_the_list_filters_by_time_of_registration(three_ideas, fetch):
