@@ -14,7 +14,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
@@ -539,6 +541,7 @@ class Target:
     title: str
     body: str
     tag: str
+    registered_at: str  # when its first version was stored, as the API gave it
     log_index: int  # its first version's statement in the transparency log
     receipt: dict[str, Any]  # that statement's receipt, without the openings
     grant: str | None = None  # one of its grants (to Harbour, or to Riverside)
@@ -560,6 +563,7 @@ def _submit(alliance: Alliance, origin: str, sensitivity: str, tag: str) -> Targ
         title,
         body,
         tag,
+        submitted["registered_at"],
         receipt["log"]["index"],
         receipt,
     )
@@ -759,7 +763,12 @@ ENDPOINTS = {
         breaks_glass=True,
     ),
     "list": Endpoint(
-        "ideas.list_ideas", "GET", "/ideas?tag={tag}&per_page=100", _listed, "list", anonymous=True
+        "ideas.list_ideas",
+        "GET",
+        "/ideas?submitted_after={registered}&submitted_before={registered_next}&per_page=100",
+        _listed,
+        "list",
+        anonymous=True,
     ),
     "receipt": Endpoint(
         "ideas.get_receipt",
@@ -932,6 +941,12 @@ def _url(endpoint: Endpoint, target: Target) -> str:
         grant=target.grant,
         attachment=target.attachment,
         tag=target.tag,
+        # The list found by time of registration, a filter everyone may use (a tag filter
+        # would hide what the reader may list but not read the abstract of).
+        registered=quote(target.registered_at),
+        registered_next=quote(
+            (datetime.fromisoformat(target.registered_at) + timedelta(microseconds=1)).isoformat()
+        ),
         index=target.log_index,
         index_end=target.log_index + 1,
     )
