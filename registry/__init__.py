@@ -11,6 +11,7 @@ from flask_migrate import Migrate
 
 from registry import config as configuration
 from registry.db import db
+from registry.search import include_name
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -31,7 +32,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
 
     db.init_app(app)
-    Migrate(app, db, directory=MIGRATIONS, compare_type=True, render_as_batch=True)
+    # include_name: the search index's own tables are no model's (registry/search).
+    Migrate(
+        app,
+        db,
+        directory=MIGRATIONS,
+        compare_type=True,
+        render_as_batch=True,
+        include_name=include_name,
+    )
     _register_api(app)
     return app
 
@@ -51,6 +60,8 @@ def _register_api(app: Flask) -> None:
     from registry.evidence.views import blp as evidence
     from registry.grants.views import blp as grants
     from registry.ip.views import blp as ideas
+    from registry.search.indexer import Indexer
+    from registry.search.views import blp as search
 
     settings = app.config["REGISTRY"]
     keys = load_token_keys(Path(app.instance_path))
@@ -77,6 +88,7 @@ def _register_api(app: Flask) -> None:
             "registry.token_generator": generator,
             "registry.protector": protector,
             "registry.authorization_server": create_server(app, generator),
+            "registry.search": Indexer.load(settings["SEARCH_BACKEND"], Path(app.instance_path)),
         }
     )
 
@@ -86,6 +98,7 @@ def _register_api(app: Flask) -> None:
     smorest.register_blueprint(evidence)
     smorest.register_blueprint(grants)
     smorest.register_blueprint(accesslog.blp)
+    smorest.register_blueprint(search)
     smorest.register_blueprint(attachments)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(health.bp)

@@ -194,7 +194,14 @@ def _evidence_commands() -> None:
     main.add_command(keys_group, "keys")
 
 
+def _search_commands() -> None:
+    from registry.search.commands import search_group
+
+    main.add_command(search_group, "search")
+
+
 _evidence_commands()
+_search_commands()
 
 if __name__ == "__main__":
     sys.exit(main())

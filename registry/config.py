@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "EXTERNAL_TSAS": [],
     # External OpenID Connect issuers, a JSON list (see docs/authentication.md).
     "OIDC_ISSUERS": [],
+    # The search backend: empty means the database's own (sqlite: FTS5, postgresql:
+    # tsvector); see registry/search/__init__.py for the others.
+    "SEARCH_BACKEND": "",
     # Largest accepted request body, in bytes. An attachment's upload has a limit of its
     # own, derived from MAX_ATTACHMENT_BYTES.
     "MAX_CONTENT_LENGTH": 1_048_576,
@@ -127,6 +130,13 @@ def load(overrides: dict[str, Any] | None = None, environ=os.environ) -> dict[st
             f"{PREFIX}MAX_ATTACHMENT_BYTES must be an integer from 1 to "
             f"{ATTACHMENT_BYTES_CEILING} (100 MiB), not {attachment_bytes!r}"
         )
+
+    from registry.search import backend_for  # local, as below
+
+    try:
+        config["SEARCH_BACKEND"] = backend_for(config["DATABASE_URL"], config["SEARCH_BACKEND"])
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}SEARCH_BACKEND: {exc}") from None
 
     if not config["ORIGIN"]:
         host = urlsplit(config["ISSUER"]).netloc or "localhost"

@@ -11,6 +11,7 @@ def create_keys(instance: Path) -> list[str]:
     from registry.evidence.keys import ensure_keys
     from registry.evidence.tsa import create_authority
     from registry.sealing.keys import ensure_kek
+    from registry.search.terms import ensure_search_key
 
     instance.mkdir(parents=True, exist_ok=True, mode=0o700)
     made = []
@@ -22,4 +23,6 @@ def create_keys(instance: Path) -> list[str]:
         made.append("the time-stamp authority: root CA and TSA certificate (ECDSA P-256)")
     if ensure_kek(instance):
         made.append("the key-encryption key that wraps content data keys (AES-256)")
+    if ensure_search_key(instance):
+        made.append("the search key that hashes sealed words in the index (HMAC-SHA256)")
     return made

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
@@ -41,6 +42,7 @@ from registry.ip.models import (
 )
 from registry.sealing.models import Shredding
 from registry.sealing.service import ShreddedError, sealed_fields
+from registry.search.indexer import Indexer
 
 
 class Revealed:
@@ -97,10 +99,18 @@ class IdeaRegister:
     read of content that only a grant opens goes in the access log before it is served.
     """
 
-    def __init__(self, session: Session, evidence: Evidence, access_log: AccessLog | None = None):
+    def __init__(
+        self,
+        session: Session,
+        evidence: Evidence,
+        access_log: AccessLog | None = None,
+        indexer: Indexer | None = None,
+    ):
         self.session = session
         self.evidence = evidence
         self.access_log = access_log or AccessLog(session)
+        # The search index lives in the database and changes in the same transactions.
+        self.indexer = indexer or current_app.extensions["registry.search"]
 
     # -- writing ---------------------------------------------------------------
 
@@ -167,6 +177,7 @@ class IdeaRegister:
         # The statement commits to the request's plaintext: sealed columns hold "".
         content = {f: request[f] for f in ("title", "summary", "body")}
         statement = self.evidence.record_version(self.session, version, content)
+        self.indexer.index(self.session, version, content)
         try:
             self.session.commit()
         except IntegrityError:
@@ -216,6 +227,7 @@ class IdeaRegister:
         )
         self.session.add(shredding)
         sealing.shred(self.session, idea.id)
+        self.indexer.forget_sealed(self.session, idea.id)
         self.evidence.record_shredding(self.session, shredding)
         self.session.commit()
         return self.version(principal, idea.id, idea.latest_version)
@@ -365,6 +377,11 @@ class IdeaRegister:
         except ShreddedError:
             return Revealed(version, shredded=True)
         return Revealed(version, {f: v.decode() for f, v in opened.items()})
+
+    def listed(self, principal: Principal, versions: list[IdeaVersion]) -> list[Shown]:
+        """Versions as a list shows them to ``principal`` (search shows its hits so)."""
+        granted = self._granted(principal, *(v.idea for v in versions))
+        return [self._listed(principal, v, granted) for v in versions]
 
     def _listed(self, principal: Principal, version: IdeaVersion, granted) -> Shown:
         # A body that only a grant opens is read one idea at a time, on the record

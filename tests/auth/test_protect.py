@@ -38,6 +38,7 @@ PUBLIC_ENDPOINTS = {
     "attachments.list_attachments",
     "attachments.download",
     "attachments.get_receipt",
+    "search.search",
     "oauth.jwks",
     "oauth.metadata",
     "oauth.token",

@@ -1,0 +1,228 @@
+"""Keeping the index in step with the register, and rebuilding and checking it.
+
+The register calls :meth:`Indexer.index` in the transaction that stores a version and
+:meth:`Indexer.forget_sealed` in the one that shreds an idea: the index never disagrees
+with the database it lives in. Everything it holds can be rebuilt from the database
+(:meth:`Indexer.reindex`, decrypting sealed fields with the KEKs to recompute blind terms).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from registry.db import utcnow, writing
+from registry.ip.models import Idea, IdeaVersion
+from registry.sealing.service import Sealing, ShreddedError, sealed_fields
+from registry.search.interface import Difference, Document, Scope, SearchIndex
+from registry.search.models import WORD_MAX, SearchCheckpoint, SearchWord
+from registry.search.terms import STOP_WORDS, SearchKey, words
+
+CONTENT = ("title", "summary", "body")
+REINDEX = "reindex"
+
+
+def create_index(name: str, instance: Path) -> SearchIndex:
+    """The backend called ``name`` (see registry.search.BACKENDS); a backend outside the
+    database keeps its files in the ``instance`` folder."""
+    from registry.search.postgres import PostgresIndex
+    from registry.search.sqlite import SQLiteIndex
+
+    if name == "whoosh":  # an optional extra: imported only when chosen
+        from registry.search.whoosh import WhooshIndex
+
+        return WhooshIndex(instance)
+    return {"sqlite": SQLiteIndex, "postgresql": PostgresIndex}[name]()
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `registry search check` found: entries that differ from what the database
+    says they should be, and problems the engine found in its own structures."""
+
+    differences: list[Difference]
+    problems: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not self.differences and not self.problems
+
+
+@dataclass(frozen=True)
+class Indexer:
+    """The search backend and the key of its blind index."""
+
+    backend: SearchIndex
+    key: SearchKey
+
+    @classmethod
+    def load(cls, backend: str, instance: Path) -> Indexer:
+        """Raises ``KeyFileError`` or ``SearchKeyError`` if the search key is missing or bad."""
+        return cls(create_index(backend, instance), SearchKey.load(instance))
+
+    def documents(self, version: IdeaVersion, content: Mapping[str, str]) -> list[Document]:
+        """The abstract and full entries of ``version``, whose plaintext is ``content``
+        (title, summary, body; "" for what is gone). Sealed fields become blind terms."""
+        sealed = frozenset(sealed_fields(version.sensitivity))
+        text = {f: self.key.terms(content[f]) if f in sealed else content[f] for f in CONTENT}
+        tags = ", ".join(version.tags)
+        abstract = (text["title"], text["summary"], tags)
+        return [
+            Document(version.id, Scope.ABSTRACT, *abstract, "", sealed - {"body"}),
+            Document(version.id, Scope.FULL, *abstract, text["body"], sealed),
+        ]
+
+    def index(self, session: Session, version: IdeaVersion, content: Mapping[str, str]) -> None:
+        """Index a new latest version of an idea in the caller's transaction, in place of
+        the idea's earlier versions. ``content``: its plaintext title, summary and body."""
+        if version.number > 1:
+            self.backend.remove(session, self._versions(session, [version.idea_id]))
+        self.backend.put(session, self.documents(version, content))
+        self._learn(session, [(version, content)])
+
+    def forget_sealed(self, session: Session, idea_id: uuid.UUID) -> None:
+        """After shredding: index the idea's latest version with its clear fields only.
+        Shredded content is gone for everyone, search included."""
+        version = _latest().where(Idea.id == idea_id)
+        for each in session.scalars(version):
+            self.backend.put(session, self.documents(each, _stored(each)))
+
+    # -- rebuilding and checking ------------------------------------------------
+
+    def reindex(
+        self,
+        session: Session,
+        sealing: Sealing,
+        *,
+        restart: bool = False,
+        batch: int = 200,
+        progress: Callable[[int], None] = lambda _n: None,
+    ) -> int:
+        """Rebuild every idea's entries from the database, in id order, committing after
+        each batch with a checkpoint of the last idea done; returns how many it indexed.
+
+        An interrupted run leaves its checkpoint, and the next run continues after it
+        (unless ``restart``). Search keeps working meanwhile: entries are replaced one
+        idea at a time. Raises ``SealError`` if a KEK is missing.
+        """
+        checkpoint = session.get(SearchCheckpoint, REINDEX)
+        if checkpoint is None:
+            checkpoint = SearchCheckpoint(name=REINDEX, idea_id=None)
+            session.add(checkpoint)
+        elif restart:
+            checkpoint.idea_id = None
+        done = 0
+        while True:
+            query = _latest().order_by(Idea.id).limit(batch)
+            if checkpoint.idea_id is not None:
+                query = query.where(Idea.id > checkpoint.idea_id)
+            versions = list(session.scalars(query))
+            if not versions:
+                break
+            self.backend.remove(session, self._versions(session, [v.idea_id for v in versions]))
+            contents = [(v, self.content(session, sealing, v)) for v in versions]
+            self.backend.put(session, [d for v, c in contents for d in self.documents(v, c)])
+            self._learn(session, contents)
+            checkpoint.idea_id, checkpoint.updated_at = versions[-1].idea_id, utcnow()
+            session.commit()
+            done += len(versions)
+            progress(len(versions))
+        session.delete(checkpoint)
+        session.commit()
+        return done
+
+    def pending(self, session: Session, restart: bool = False) -> int:
+        """How many ideas a reindex would do now (after its checkpoint, if any)."""
+        checkpoint = None if restart else session.get(SearchCheckpoint, REINDEX)
+        query = select(func.count()).select_from(Idea)
+        if checkpoint is not None and checkpoint.idea_id is not None:
+            query = query.where(Idea.id > checkpoint.idea_id)
+        return session.scalar(query) or 0
+
+    def check(self, session: Session, sealing: Sealing, batch: int = 500) -> CheckReport:
+        """Compare what the index holds for every idea with what the database says it
+        should hold. Reads only; raises ``SealError`` if a KEK is missing."""
+        differences: list[Difference] = []
+        latest: set[int] = set()
+        after = None
+        while True:
+            query = _latest().order_by(Idea.id).limit(batch)
+            if after is not None:
+                query = query.where(Idea.id > after)
+            versions = list(session.scalars(query))
+            if not versions:
+                break
+            latest.update(v.id for v in versions)
+            expected = [
+                d for v in versions for d in self.documents(v, self.content(session, sealing, v))
+            ]
+            differences += self.backend.differences(session, expected)
+            after = versions[-1].idea_id
+        for version_id in sorted(self.backend.indexed_versions(session) - latest):
+            differences += [Difference(version_id, scope, "unexpected") for scope in Scope]
+        # The engine's own check may need the write lock (FTS5's is an INSERT): a
+        # transaction of its own that waits for it, then writes nothing.
+        session.rollback()
+        with writing():
+            problems = self.backend.verify(session)
+            session.rollback()
+        return CheckReport(differences, problems)
+
+    @staticmethod
+    def content(session: Session, sealing: Sealing, version: IdeaVersion) -> dict[str, str]:
+        """The plaintext of a version's title, summary and body: sealed fields opened
+        with the KEKs, "" once shredded."""
+        content = _stored(version)
+        sealed = sealed_fields(version.sensitivity)
+        if sealed:
+            try:
+                opened = sealing.open(session, version.id, version.idea_id, version.number, sealed)
+            except ShreddedError:
+                opened = {}
+            content.update({f: value.decode() for f, value in opened.items()})
+        return content
+
+    # -- helpers ------------------------------------------------------------------
+
+    @staticmethod
+    def _versions(session: Session, idea_ids: Iterable[uuid.UUID]) -> list[int]:
+        """Every version of these ideas (entries of all but the latest are stale)."""
+        return list(
+            session.scalars(select(IdeaVersion.id).where(IdeaVersion.idea_id.in_(list(idea_ids))))
+        )
+
+    @staticmethod
+    def _learn(session: Session, contents: Iterable[tuple[IdeaVersion, Mapping[str, str]]]) -> None:
+        # The vocabulary of "did you mean": words of clear fields only, never sealed ones.
+        found: set[str] = set()
+        for version, content in contents:
+            sealed = sealed_fields(version.sensitivity)
+            clear = [content[f] for f in CONTENT if f not in sealed] + version.tags
+            found.update(w for text in clear for w in words(text) if _learnable(w))
+        if not found:
+            return
+        dialect = session.get_bind().dialect.name
+        insert = (postgresql if dialect == "postgresql" else sqlite).insert
+        rows = [{"word": w} for w in sorted(found)]
+        session.execute(insert(SearchWord.__table__).on_conflict_do_nothing(), rows)
+
+
+def _latest():
+    return select(IdeaVersion).join(
+        Idea, and_(Idea.id == IdeaVersion.idea_id, Idea.latest_version == IdeaVersion.number)
+    )
+
+
+def _stored(version: IdeaVersion) -> dict[str, str]:
+    # What the version row holds: clear fields, and "" for sealed ones.
+    return {f: getattr(version, f) for f in CONTENT}
+
+
+def _learnable(word: str) -> bool:
+    return 3 <= len(word) <= WORD_MAX and word not in STOP_WORDS and not word.isdigit()

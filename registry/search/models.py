@@ -1,0 +1,61 @@
+"""What search keeps beside the index itself (which is a backend's own table)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.db import db, utcnow
+
+WORD_MAX = 32
+
+
+class SearchWord(db.Model):
+    """A word seen in a clear field of some idea: the vocabulary "did you mean" draws
+    from. Never a word of a sealed field. A suggestion is offered only when it finds
+    ideas the searcher may read (registry/search/service.py)."""
+
+    __tablename__ = "search_words"
+
+    word: Mapped[str] = mapped_column(String(WORD_MAX), primary_key=True)
+
+
+class SearchCheckpoint(db.Model):
+    """How far a `registry search reindex` got: the last idea it indexed (ideas are
+    indexed in id order), committed with that batch, so a killed run continues."""
+
+    __tablename__ = "search_checkpoints"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    idea_id: Mapped[uuid.UUID | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- the Whoosh backend's outbox (registry/search/whoosh.py) ------------------------------
+
+
+class SearchOutboxEntry(db.Model):
+    """A change to the Whoosh index, written in the transaction that changes the register
+    and deleted once a drain has applied it (registry/search/whoosh.py).
+
+    ``scope`` and ``document`` name an entry to store (the document's fields, sealed
+    ones as blind terms only); both NULL: forget every entry of the version. Rows are
+    applied in ``id`` order, never changed.
+    """
+
+    __tablename__ = "search_outbox"
+    # AUTOINCREMENT: an id is never reused after the drain deletes the newest rows.
+    __table_args__ = (
+        CheckConstraint("(scope IS NULL) = (document IS NULL)", name="put_or_remove"),
+        CheckConstraint("scope IN (0, 1)", name="scope"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("idea_versions.id"))
+    scope: Mapped[int | None] = mapped_column(SmallInteger)
+    document: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)

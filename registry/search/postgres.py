@@ -1,0 +1,184 @@
+"""The PostgreSQL backend: a tsvector per entry, a GIN index, in the registry's database.
+
+``search_entries(version_id, scope, document)``, created by migration 0007. The
+document weighs the title A, the summary B, the tags C and the body D; clear fields go
+through the 'english' configuration, blind terms through 'simple' (they are not words
+to stem). Texts are split into words by our tokenizer first, so both backends see the
+same words. Queries are built from our parsed query with plainto_tsquery and
+phraseto_tsquery on bound parameters: no user text is ever parsed as tsquery syntax.
+Relevance is ts_rank_cd with the same weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from functools import reduce
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    values,
+)
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR
+from sqlalchemy.orm import Session
+
+from registry.search.interface import (
+    FIELDS,
+    Difference,
+    Document,
+    Item,
+    Matches,
+    Query,
+    Scope,
+    Word,
+)
+from registry.search.terms import words
+
+# Not a model: the table exists on PostgreSQL only (migration 0007).
+ENTRIES = Table(
+    "search_entries",
+    MetaData(),
+    Column("version_id", Integer, primary_key=True),
+    Column("scope", SmallInteger, primary_key=True),
+    Column("document", TSVECTOR, nullable=False),
+)
+WEIGHT = {"title": "A", "summary": "B", "tags": "C", "body": "D"}
+# ts_rank_cd's weights, in the order D, C, B, A.
+RANK_WEIGHTS = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
+ENGLISH = literal_column("'english'::regconfig")
+SIMPLE = literal_column("'simple'::regconfig")
+
+
+def _vector(fields: dict[str, tuple[ColumnElement, ColumnElement]]) -> ColumnElement:
+    """The weighted tsvector of (text, configuration name) per field."""
+    parts = [
+        func.setweight(
+            func.to_tsvector(cast(config, REGCONFIG), text), literal_column(f"'{WEIGHT[name]}'")
+        )
+        for name, (text, config) in fields.items()
+    ]
+    return reduce(lambda a, b: a.op("||")(b), parts)
+
+
+def _params(document: Document) -> dict[str, object]:
+    row: dict[str, object] = {"v_id": document.version_id, "v_scope": int(document.scope)}
+    for name in FIELDS:
+        value = getattr(document, name)
+        blind = name in document.blind
+        row[name] = value if blind else " ".join(words(value))
+        row[f"{name}_config"] = "simple" if blind else "english"
+    return row
+
+
+_INSERT = insert(ENTRIES).values(
+    version_id=bindparam("v_id"),
+    scope=bindparam("v_scope"),
+    document=_vector({f: (bindparam(f), bindparam(f"{f}_config")) for f in FIELDS}),
+)
+
+
+class PostgresIndex:
+    """tsvector and GIN, updated in the transaction that stores the version."""
+
+    name = "postgresql"
+
+    def put(self, session: Session, documents: Sequence[Document]) -> None:
+        self.remove(session, {d.version_id for d in documents})
+        if documents:
+            session.execute(_INSERT, [_params(d) for d in documents])
+
+    def remove(self, session: Session, version_ids: Collection[int]) -> None:
+        if version_ids:
+            session.execute(ENTRIES.delete().where(ENTRIES.c.version_id.in_(list(version_ids))))
+
+    def matches(self, session: Session, query: Query) -> Matches:
+        tsquery = compile_tsquery(query)
+        return Matches(
+            source=ENTRIES,
+            condition=ENTRIES.c.document.op("@@")(tsquery),
+            version_id=ENTRIES.c.version_id,
+            scope=ENTRIES.c.scope,
+            # ts_rank_cd reads the entry alone: no statistics of other entries.
+            score=func.ts_rank_cd(RANK_WEIGHTS, ENTRIES.c.document, tsquery),
+        )
+
+    def differences(self, session: Session, expected: Sequence[Document]) -> list[Difference]:
+        found = []
+        for start in range(0, len(expected), 200):
+            batch = [_params(d) for d in expected[start : start + 200]]
+            names = ["v_id", "v_scope", *FIELDS, *(f"{f}_config" for f in FIELDS)]
+            wanted = values(
+                column("v_id", Integer),
+                column("v_scope", SmallInteger),
+                *(column(n, Text) for n in names[2:]),
+                name="expected",
+            ).data([tuple(row[n] for n in names) for row in batch])
+            document = _vector({f: (wanted.c[f], wanted.c[f"{f}_config"]) for f in FIELDS})
+            rows = session.execute(
+                select(
+                    wanted.c.v_id,
+                    wanted.c.v_scope,
+                    ENTRIES.c.version_id.is_not(None).label("present"),
+                    (ENTRIES.c.document == document).label("same"),
+                ).select_from(
+                    wanted.outerjoin(
+                        ENTRIES,
+                        and_(
+                            ENTRIES.c.version_id == wanted.c.v_id,
+                            ENTRIES.c.scope == wanted.c.v_scope,
+                        ),
+                    )
+                )
+            )
+            for row in rows:
+                if not row.present:
+                    found.append(Difference(row.v_id, Scope(row.v_scope), "missing"))
+                elif not row.same:
+                    found.append(Difference(row.v_id, Scope(row.v_scope), "differs"))
+        return found
+
+    def indexed_versions(self, session: Session) -> set[int]:
+        return set(session.scalars(select(ENTRIES.c.version_id).distinct()))
+
+    def verify(self, session: Session) -> list[str]:
+        return []  # PostgreSQL checks its own GIN index; nothing to ask it here
+
+
+def compile_tsquery(query: Query) -> ColumnElement:
+    """The tsquery for ``query``: each word as its stemmed text OR its blind term, each
+    phrase as both phrases, all from bound parameters."""
+
+    def item(it: Item) -> ColumnElement:
+        if isinstance(it, Word):
+            plain = func.plainto_tsquery(ENGLISH, literal(it.text, Text))
+            blind = func.plainto_tsquery(SIMPLE, literal(it.blind, Text))
+        else:
+            plain = func.phraseto_tsquery(
+                ENGLISH, literal(" ".join(w.text for w in it.words), Text)
+            )
+            blind = func.phraseto_tsquery(
+                SIMPLE, literal(" ".join(w.blind for w in it.words), Text)
+            )
+        return func.tsquery_or(plain, blind)
+
+    def either(items) -> ColumnElement:
+        return reduce(func.tsquery_or, (item(i) for i in items))
+
+    required = reduce(func.tsquery_and, (either(group) for group in query.required))
+    if not query.excluded:
+        return required
+    return func.tsquery_and(required, func.tsquery_not(either(query.excluded)))

@@ -1,0 +1,441 @@
+"""Searching the register: hits, counts, facets, snippets and suggestions, all under the
+searcher's access filter.
+
+Each searcher matches an idea on one entry of the index (registry/search/interface.py):
+the full one where the policy lets them read the body off the record (owners, group
+members, members for alliance ideas, anyone for public ones), else the abstract where
+they may read the abstract. The filter is part of the SQL of the one statement that
+finds the page, the total and the facets, so none of them can count what the searcher
+may not read. Snippets are made from the page shown only, from the fields the searcher
+matched on, opened as the ideas list opens them; they are never stored. A "did you
+mean" suggestion is offered only if it finds ideas under the same filter.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session, contains_eager
+
+from registry.access.policy import Action, visible
+from registry.alliance.models import Group, Organisation
+from registry.auth.principal import Principal
+from registry.ip.models import Idea, IdeaState, IdeaVersion, VersionTag
+from registry.ip.services import IdeaRegister, Shown
+from registry.search.indexer import Indexer
+from registry.search.interface import Item, Phrase, Query, Scope, Word
+from registry.search.models import SearchWord
+from registry.search.query import render, without_stop_words
+from registry.search.terms import STOP_WORDS, spans, stem
+
+FACETS = ("group", "owner", "origin", "tag")
+TAG_FACETS = 50  # the most frequent tags; groups, owners and origins are few
+SNIPPET_BEFORE, SNIPPET_WORDS = 8, 32  # words of context before the first hit, words shown
+SNIPPET_ORDER = ("body", "summary", "title", "tags")  # the first field with a hit gives it
+SUGGESTION_CANDIDATES = 50  # vocabulary words tried per misspelt word, nearest first
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """Some text of one field, and where the query's words are in it ([start, end))."""
+
+    field: str
+    text: str
+    highlights: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Hit:
+    shown: Shown  # the idea exactly as the ideas list shows it to this reader
+    snippet: Snippet | None
+
+
+@dataclass(frozen=True)
+class Facet:
+    id: str  # what to pass back as the filter
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[Hit]
+    total: int
+    page: int
+    per_page: int
+    facets: dict[str, list[Facet]]  # empty when not asked for
+    suggestion: str | None
+
+
+class Search:
+    """Finds ideas for a searcher. Reads only."""
+
+    def __init__(self, session: Session, indexer: Indexer, register: IdeaRegister):
+        self.session = session
+        self.indexer = indexer
+        self.register = register
+
+    def find(self, principal: Principal, request: dict[str, Any]) -> SearchPage:
+        """One page of the ideas ``principal`` finds with ``request`` (``q``, a parsed
+        :class:`Query`, with the filters, sort and page of the search schema)."""
+        query: Query = request["q"]
+        page, per_page = request["page"], request["per_page"]
+        sort = request.get("sort") or ("relevance" if query.required else "newest")
+        effective = self._blind(without_stop_words(query))
+        if query.required and not effective.required:  # only common words: nothing to find
+            empty = {f: [] for f in FACETS} if request["facets"] else {}
+            return SearchPage([], 0, page, per_page, empty, None)
+        hits = self._hits(principal, effective, request).cte("hits").prefix_with("MATERIALIZED")
+        rows = self.session.execute(self._summary(hits, sort, page, per_page, request["facets"]))
+        placed, total, facets = [], 0, {f: [] for f in FACETS}
+        for kind, key, name, number in rows:
+            if kind == "page":
+                placed.append((number, int(key), Scope(int(name))))
+            elif kind == "total":
+                total = number
+            else:
+                facets[kind].append(Facet(_id(kind, key), name, number))
+        placed.sort()
+        items = self._page([(v, s) for _, v, s in placed], principal, effective)
+        suggestion = None
+        if total == 0 and query.required:
+            suggestion = self._suggestion(principal, query, request)
+        for kind in facets:
+            facets[kind].sort(key=lambda f: (-f.count, f.name.lower(), f.id))
+        return SearchPage(
+            items, total, page, per_page, facets if request["facets"] else {}, suggestion
+        )
+
+    # -- the one query --------------------------------------------------------------
+
+    def _hits(self, principal: Principal, query: Query, request: dict[str, Any]) -> Select:
+        """One row per idea the searcher finds: its latest version, the scope they match
+        on, the score, and what the facets and the sort need."""
+        sensitivity = IdeaVersion.sensitivity
+        full = visible(principal, sensitivity, Action.READ_BODY, recorded=False)
+        abstract = visible(principal, sensitivity, Action.READ_ABSTRACT)
+        # The one entry this searcher may match each idea on: never both.
+        scope = case((full, int(Scope.FULL)), (abstract, int(Scope.ABSTRACT)))
+        latest = and_(Idea.id == IdeaVersion.idea_id, Idea.latest_version == IdeaVersion.number)
+        columns = (
+            IdeaVersion.id.label("version_id"),
+            Idea.id.label("idea_id"),
+            Idea.owner_id,
+            Idea.group_id,
+            Idea.origin,
+            Idea.created_at,
+        )
+        if not query.required:  # a browse: every idea whose abstract they may read
+            found = (
+                select(*columns, scope.label("scope"), literal(0.0).label("score"))
+                .select_from(IdeaVersion)
+                .join(Idea, latest)
+                .where(abstract)
+            )
+        else:
+            # The engine's match, the access filter and the score in one SELECT: the
+            # score is computed only for the entries the searcher may match on.
+            matches = self.indexer.backend.matches(self.session, query)
+            found = (
+                select(*columns, matches.scope.label("scope"), matches.score.label("score"))
+                .select_from(matches.source)
+                .join(IdeaVersion, IdeaVersion.id == matches.version_id)
+                .join(Idea, latest)
+                .where(matches.condition, matches.scope == scope)
+            )
+        return found.where(*_filters(request))
+
+    def _summary(self, hits: CTE, sort: str, page: int, per_page: int, facets: bool):
+        """The page, the total and the facets of ``hits``, in one statement: rows of
+        (kind, key, name, number)."""
+        shown = (
+            select(hits)
+            .order_by(*_order(hits, sort))
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+            .subquery("shown")
+        )
+        # The page's own order, numbered: a UNION keeps no order of its parts.
+        position = func.row_number().over(order_by=_order(shown, sort))
+        parts = [
+            select(
+                literal_column("'page'"),
+                cast(shown.c.version_id, String),
+                cast(shown.c.scope, String),
+                position,
+            ),
+            select(
+                literal_column("'total'"), cast(null(), String), cast(null(), String), func.count()
+            ).select_from(hits),
+        ]
+        if facets:
+            count = func.count()
+            parts += [
+                select(literal_column("'group'"), cast(Group.id, String), Group.name, count)
+                .select_from(hits.join(Group, Group.id == hits.c.group_id))
+                .group_by(Group.id, Group.name),
+                select(
+                    literal_column("'owner'"),
+                    cast(Organisation.id, String),
+                    Organisation.name,
+                    count,
+                )
+                .select_from(hits.join(Organisation, Organisation.id == hits.c.owner_id))
+                .group_by(Organisation.id, Organisation.name),
+                select(
+                    literal_column("'origin'"),
+                    cast(hits.c.origin, String),
+                    cast(hits.c.origin, String),
+                    count,
+                ).group_by(hits.c.origin),
+            ]
+            # IN, not a join: SQLite would scan every tag, by the tag index, and probe hits.
+            tags = (
+                select(VersionTag.tag, count.label("n"))
+                .where(VersionTag.version_id.in_(select(hits.c.version_id)))
+                .group_by(VersionTag.tag)
+                .order_by(count.desc(), VersionTag.tag)
+                .limit(TAG_FACETS)
+                .subquery("tags")
+            )
+            parts.append(select(literal_column("'tag'"), tags.c.tag, tags.c.tag, tags.c.n))
+        return union_all(*parts)
+
+    # -- the page ----------------------------------------------------------------
+
+    def _page(
+        self, placed: list[tuple[int, Scope]], principal: Principal, query: Query
+    ) -> list[Hit]:
+        if not placed:
+            return []
+        found = {
+            v.id: v
+            for v in self.session.scalars(
+                select(IdeaVersion)
+                .join(IdeaVersion.idea)
+                .options(contains_eager(IdeaVersion.idea))
+                .where(IdeaVersion.id.in_([version_id for version_id, _ in placed]))
+            )
+        }
+        versions = [found[version_id] for version_id, _ in placed]
+        shown = self.register.listed(principal, versions)
+        return [
+            Hit(item, _snippet(item, scope, query) if query.required else None)
+            for item, (_, scope) in zip(shown, placed, strict=True)
+        ]
+
+    # -- did you mean ------------------------------------------------------------
+
+    def _suggestion(
+        self, principal: Principal, query: Query, request: dict[str, Any]
+    ) -> str | None:
+        """``query`` with each word that finds nothing replaced by the nearest word of the
+        vocabulary that finds ideas this searcher may read, if the whole corrected query
+        then finds some. Which candidates find something is decided under the searcher's
+        filter, so a suggestion never depends on text they may not read."""
+        asked = sorted(
+            {w.text for group in query.required for i in group for w in _words(i)} - STOP_WORDS
+        )
+        tried = {w: [w, *self._nearest(w)] for w in asked}
+        finding = self._finding(principal, {c for cs in tried.values() for c in cs}, request)
+        better = {}
+        for word, candidates in tried.items():
+            if word not in finding:
+                best = next((c for c in candidates[1:] if c in finding), None)
+                if best is not None:
+                    better[word] = best
+        if not better:
+            return None
+        corrected = _replace(query, better)
+        effective = self._blind(without_stop_words(corrected))
+        hits = self._hits(principal, effective, request).subquery()
+        if not self.session.scalar(select(exists(select(hits.c.version_id)))):
+            return None
+        return render(corrected)
+
+    def _nearest(self, word: str) -> list[str]:
+        """Vocabulary words within edit distance 1 (words up to 4 letters) or 2, sharing
+        the first letter, nearest first."""
+        limit = 1 if len(word) <= 4 else 2
+        first = word[0]
+        candidates = self.session.scalars(
+            select(SearchWord.word).where(
+                SearchWord.word >= first,
+                SearchWord.word < chr(ord(first) + 1),
+                func.length(SearchWord.word).between(len(word) - limit, len(word) + limit),
+                SearchWord.word != word,
+            )
+        )
+        near = [(d, c) for c in candidates if (d := distance(word, c, limit)) <= limit]
+        return [c for _, c in sorted(near)[:SUGGESTION_CANDIDATES]]
+
+    def _finding(
+        self, principal: Principal, candidates: Iterable[str], request: dict[str, Any]
+    ) -> set[str]:
+        """Which of ``candidates``, searched alone with the request's filters, find ideas
+        this searcher may read: in one statement."""
+        checks = []
+        for word in sorted(candidates):
+            single = self._blind(Query(((Word(word),),)))
+            hits = self._hits(principal, single, request).subquery()
+            checks.append(select(literal(word, String)).where(exists(select(hits.c.version_id))))
+        if not checks:
+            return set()
+        return set(self.session.scalars(union_all(*checks)))
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _blind(self, query: Query) -> Query:
+        key = self.indexer.key
+
+        def blind(item: Item) -> Item:
+            if isinstance(item, Word):
+                return replace(item, blind=key.term(item.text))
+            return Phrase(tuple(replace(w, blind=key.term(w.text)) for w in item.words))
+
+        return Query(
+            tuple(tuple(blind(i) for i in group) for group in query.required),
+            tuple(blind(i) for i in query.excluded),
+        )
+
+
+def _filters(request: dict[str, Any]) -> list[ColumnElement]:
+    conditions = []
+    if not request["include_withdrawn"]:
+        conditions.append(Idea.state == IdeaState.ACTIVE)
+    for name, column in (
+        ("owner", Idea.owner_id),
+        ("origin", Idea.origin),
+        ("group", Idea.group_id),
+        ("sensitivity", IdeaVersion.sensitivity),
+    ):
+        if request.get(name) is not None:
+            conditions.append(column == request[name])
+    if request.get("submitted_after") is not None:
+        conditions.append(Idea.created_at >= request["submitted_after"])
+    if request.get("submitted_before") is not None:
+        conditions.append(Idea.created_at < request["submitted_before"])
+    for tag in request.get("tag") or ():
+        conditions.append(
+            exists().where(VersionTag.version_id == IdeaVersion.id, VersionTag.tag == tag)
+        )
+    return conditions
+
+
+def _order(hits, sort: str) -> tuple[ColumnElement, ...]:
+    # The idea's id last: a stable order for ideas registered at the same time.
+    return {
+        "relevance": (hits.c.score.desc(), hits.c.created_at.desc(), hits.c.idea_id),
+        "newest": (hits.c.created_at.desc(), hits.c.idea_id),
+        "oldest": (hits.c.created_at.asc(), hits.c.idea_id),
+    }[sort]
+
+
+def _id(kind: str, key: str) -> str:
+    return str(uuid.UUID(key)) if kind in {"group", "owner"} else key
+
+
+def _words(item: Item) -> tuple[Word, ...]:
+    return (item,) if isinstance(item, Word) else item.words
+
+
+def _replace(query: Query, better: dict[str, str]) -> Query:
+    def fix(item: Item) -> Item:
+        if isinstance(item, Word):
+            return Word(better.get(item.text, item.text))
+        return Phrase(tuple(Word(better.get(w.text, w.text)) for w in item.words))
+
+    return Query(tuple(tuple(fix(i) for i in group) for group in query.required), query.excluded)
+
+
+def _snippet(shown: Shown, scope: Scope, query: Query) -> Snippet | None:
+    """Where the query's words are, in the first field (``SNIPPET_ORDER``) of the matched
+    scope that has them. A body snippet only from the full scope."""
+    version = shown.version
+    for field in SNIPPET_ORDER:
+        if field == "body" and scope is not Scope.FULL:
+            continue
+        text = ", ".join(version.tags) if field == "tags" else getattr(version, field)
+        if not text:  # sealed and not opened for this reader, or shredded
+            continue
+        found = highlights(text, query)
+        if found:
+            return _window(field, text, found)
+    return None
+
+
+def highlights(text: str, query: Query) -> list[tuple[int, int]]:
+    """Where the query's words and phrases (not its exclusions) are in ``text``: spans
+    of words with the same stem as a query word, phrases as one span."""
+    tokens = list(spans(text))
+    wanted = {stem(w.text) for group in query.required for i in group for w in _words(i)}
+    # A word's stem differs from it at most in its last letter ("frailty", "frailti"): only
+    # words that start like a wanted stem are stemmed.
+    starts = tuple({s[:-1] for s in wanted})
+    stems = [stem(word) if word.startswith(starts) else None for _, _, word in tokens]
+    found = []
+    for group in query.required:
+        for item in group:
+            wanted = [stem(w.text) for w in _words(item)]
+            for i in range(len(tokens) - len(wanted) + 1):
+                if stems[i : i + len(wanted)] == wanted:
+                    found.append((tokens[i][0], tokens[i + len(wanted) - 1][1]))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _window(field: str, text: str, found: list[tuple[int, int]]) -> Snippet:
+    tokens = list(spans(text))
+    first = next(i for i, t in enumerate(tokens) if t[1] > found[0][0])
+    lo = max(0, first - SNIPPET_BEFORE)
+    hi = min(len(tokens), lo + SNIPPET_WORDS)
+    start = 0 if lo == 0 else tokens[lo][0]
+    end = len(text) if hi == len(tokens) else tokens[hi - 1][1]
+    prefix = "… " if start > 0 else ""
+    suffix = " …" if end < len(text) else ""
+    shift = len(prefix) - start
+    marks = tuple((s + shift, e + shift) for s, e in found if s >= start and e <= end)
+    return Snippet(field, prefix + text[start:end] + suffix, marks)
+
+
+def distance(a: str, b: str, limit: int) -> int:
+    """The edit distance (insertions, deletions, substitutions, adjacent transpositions)
+    between ``a`` and ``b``, or ``limit + 1`` once it exceeds ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1] if previous[-1] <= limit else limit + 1
