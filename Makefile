@@ -6,6 +6,10 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Test processes (pytest-xdist): one a core. Each has a database of its own; a test
+# module stays in one process, so its module-wide fixtures are built once.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: run test test-sqlite test-postgres lint format bench clean
 
@@ -24,12 +28,12 @@ run: $(STAMP)
 test: test-sqlite test-postgres
 
 test-sqlite: $(STAMP)
-	$(BIN)/pytest
+	$(PYTEST)
 
 # Skipped, and said so, only when no PostgreSQL server answers.
 test-postgres: $(STAMP)
 	@if $(BIN)/python -m tests.pg_available "$(PG_URL)"; then \
-		REGISTRY_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest; \
+		REGISTRY_TEST_DATABASE_URL="$(PG_URL)" $(PYTEST); \
 	else \
 		echo "SKIPPED: the PostgreSQL run; no server answers at $(PG_URL)"; \
 	fi

@@ -44,7 +44,7 @@ REFUSED = [
     ("origin", 1),
     ("derived_from", "3f17f614-94cf-5b10-ba64-aad683a7daa9"),
     ("derived_from", ["not-a-uuid"]),
-    ("derived_from", [str(uuid.uuid4()) for _ in range(schemas.DERIVED_FROM_MAX + 1)]),
+    ("derived_from", [str(uuid.UUID(int=n)) for n in range(schemas.DERIVED_FROM_MAX + 1)]),
     ("owner", "northside"),
     ("group", 42),
     ("colour", "red"),  # an unknown field
