@@ -380,6 +380,6 @@ def test_did_you_mean_when_nothing_is_found(public, find):
 def test_did_you_mean_only_from_text_the_searcher_may_read(make_idea, find):
     term = word()
     make_idea(title=f"Commercial {term}", sensitivity="commercial")
-    misspelt = term[:4] + "e" + term[5:]
+    misspelt = term[:4] + ("e" if term[4] != "e" else "a") + term[5:]  # one letter other
     assert find(QUINN, q=misspelt)["suggestion"] == term  # a member reads the title
     assert find(None, q=misspelt)["suggestion"] is None  # the public does not
