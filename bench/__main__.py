@@ -1,4 +1,5 @@
-"""Run the benchmarks: ``python -m bench [--duration S] [--concurrency N] [--only NAME]``."""
+"""Run the benchmarks: ``python -m bench [NAME ...] [--duration S] [--concurrency N]
+[--only NAME] [--ideas N]``."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import signal
 import sys
 from datetime import UTC, datetime
 
-from bench import evidence, ideas_submit, receipts_verify
+from bench import evidence, ideas_submit, receipts_verify, search
 from bench.report import Benchmark, Options, print_outcome, save_outcome
 
 # Later benchmarks are added here, in the order they run.
 BENCHMARKS: dict[str, Benchmark] = {
-    module.NAME: module for module in (ideas_submit, evidence, receipts_verify)
+    module.NAME: module for module in (ideas_submit, evidence, receipts_verify, search)
 }
 
 
@@ -29,6 +30,12 @@ def _positive(kind):
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"run only these benchmarks (as --only): {', '.join(BENCHMARKS)}",
+    )
+    parser.add_argument(
         "--duration", type=_positive(float), default=10.0, help="measured seconds per target"
     )
     parser.add_argument(
@@ -44,7 +51,17 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME",
         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--ideas",
+        type=_positive(int),
+        default=100_000,
+        help="ideas in the register the search benchmark measures (e.g. 10000 for a quick run)",
+    )
+    arguments = parser.parse_args(argv)
+    unknown = [name for name in arguments.names if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r}: one of {', '.join(BENCHMARKS)}")
+    return arguments
 
 
 def _exit_on_terminate(signum, _frame):
@@ -57,9 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     # A TERM (a CI timeout, say) then unwinds like Ctrl-C: gunicorn is stopped and the
     # temporary instance folders are removed by the finally blocks on the way out.
     signal.signal(signal.SIGTERM, _exit_on_terminate)
-    options = Options(arguments.duration, arguments.concurrency, arguments.warmup)
+    options = Options(
+        arguments.duration, arguments.concurrency, arguments.warmup, ideas=arguments.ideas
+    )
     status = 0
-    for name in dict.fromkeys(arguments.only or BENCHMARKS):
+    for name in dict.fromkeys(arguments.names + (arguments.only or []) or BENCHMARKS):
         started = datetime.now(UTC)
         print(f"{name}: running", flush=True)
         try:

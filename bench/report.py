@@ -7,7 +7,7 @@ import os
 import platform
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +24,8 @@ class Options:
     duration: float
     concurrency: int
     warmup: float
+    # The size of the register the search benchmark measures.
+    ideas: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Outcome:
     description: str
     results: dict[str, LoadResult]
     ratios: dict[str, float | None]
+    # Figures that are neither a load nor a ratio (megabytes, seconds), by name.
+    figures: dict[str, float | None] = field(default_factory=dict)
+    # How the targets were driven, when it is not --concurrency clients each.
+    setting: str = ""
 
     @property
     def error_count(self) -> int:
@@ -59,23 +65,26 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
 def print_outcome(outcome: Outcome, options: Options) -> None:
     """Print a table of the targets' figures and the ratios under it."""
     print(f"\n{outcome.name}: {outcome.description}")
-    print(
+    setting = outcome.setting or (
         f"{options.concurrency} clients, {options.warmup:g} s warm-up, "
-        f"{options.duration:g} s measured per target\n"
+        f"{options.duration:g} s measured per target"
     )
+    print(f"{setting}\n")
     header = ("target", "ok", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms")
-    print("{:<10} {:>8} {:>7} {:>9} {:>8} {:>8} {:>8}".format(*header))
+    print("{:<14} {:>8} {:>7} {:>9} {:>8} {:>8} {:>8}".format(*header))
     for target, result in outcome.results.items():
         print(
-            f"{target:<10} {result.successes:>8} {result.error_count:>7} {result.rate:>9.1f} "
+            f"{target:<14} {result.successes:>8} {result.error_count:>7} {result.rate:>9.1f} "
             f"{_ms(result.percentile_ms(50))} {_ms(result.percentile_ms(95))} "
             f"{_ms(result.percentile_ms(99))}"
         )
         for kind, count in sorted(result.errors.items()):
-            print(f"{'':<10} error {kind}: {count}")
+            print(f"{'':<14} error {kind}: {count}")
     print()
     for name, value in outcome.ratios.items():
         print(f"{name:<36} {'n/a' if value is None else f'{value:.2f}'}")
+    for name, value in outcome.figures.items():
+        print(f"{name:<36} {'n/a' if value is None else f'{value:,.1f}'}")
 
 
 def _ms(value: float | None) -> str:
@@ -102,6 +111,10 @@ def save_outcome(outcome: Outcome, options: Options, started: datetime) -> Path:
         "ratios": {
             name: None if value is None else round(value, 3)
             for name, value in outcome.ratios.items()
+        },
+        "figures": {
+            name: None if value is None else round(value, 3)
+            for name, value in outcome.figures.items()
         },
     }
     path.write_text(json.dumps(document, indent=2) + "\n")

@@ -41,14 +41,16 @@ def instance_environment(instance: Path, port: int) -> dict[str, str]:
     return env
 
 
-def registry(env: dict[str, str], *args: str) -> str:
+def registry(env: dict[str, str], *args: str, timeout: float = 120.0) -> str:
     """Run the ``registry`` command and return what it printed; RuntimeError if it fails."""
     command = [sys.executable, "-m", "registry.cli", *args]
     done = subprocess.run(
-        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(f"`registry {' '.join(args)}` failed:\n{done.stderr.strip()}")
+        # Some commands (`search check`) report what they found on stdout.
+        said = "\n".join([*done.stdout.strip().splitlines()[-20:], done.stderr.strip()])
+        raise RuntimeError(f"`registry {' '.join(args)}` failed:\n{said.strip()}")
     return done.stdout
 
 
@@ -61,8 +63,9 @@ def prepare_instance(env: dict[str, str]) -> None:
 @contextmanager
 def gunicorn(
     app: str, env: dict[str, str], port: int, log: Path, workers: int = 2
-) -> Iterator[None]:
-    """Serve ``app`` (a gunicorn app spec) on loopback ``port`` until the block ends.
+) -> Iterator[subprocess.Popen]:
+    """Serve ``app`` (a gunicorn app spec) on loopback ``port`` until the block ends;
+    the block gets the master process (its children are the workers).
 
     Waits until ``/readyz`` answers 200. Raises RuntimeError, with the server's log, if
     it does not start. Gunicorn is stopped however the block ends: TERM, then KILL.
@@ -87,7 +90,7 @@ def gunicorn(
         )
     try:
         _wait_until_ready(server, port, log)
-        yield
+        yield server
     finally:
         _stop(server)
 
