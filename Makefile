@@ -6,12 +6,11 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
-# Test processes (pytest-xdist): one a core. Each has a database of its own; a test
-# module stays in one process, so its module-wide fixtures are built once.
+# Test processes (pytest-xdist): one a core, each with a database of its own.
 TEST_WORKERS ?= auto
-PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS)
 
-.PHONY: run test test-sqlite test-postgres lint format bench clean
+.PHONY: run test test-sqlite test-postgres test-whoosh lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +36,10 @@ test-postgres: $(STAMP)
 	else \
 		echo "SKIPPED: the PostgreSQL run; no server answers at $(PG_URL)"; \
 	fi
+
+# The optional Whoosh backend through the leak and hostile-query suites too (minutes).
+test-whoosh: $(STAMP)
+	REGISTRY_TEST_WHOOSH_FULL=1 $(PYTEST) tests/search
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

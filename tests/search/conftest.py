@@ -35,6 +35,29 @@ def _backends() -> list[str]:
     return usable
 
 
+# Whoosh is the optional backend, and its commits are slow (a few hundred ms): its runs of
+# the leak and hostile-query suites take minutes, so `make test` makes them only when
+# REGISTRY_TEST_WHOOSH_FULL=1 (`make test-whoosh`). Its contract suite, its own outbox,
+# concurrency and marker-scan tests (test_whoosh.py) always run; so does the marker scan
+# on the SQLite run. What differs on PostgreSQL, the hits' expansion, is in the contract.
+WHOOSH_FULL = "REGISTRY_TEST_WHOOSH_FULL"
+FULL_ONLY = {"test_leaks.py": "always", "test_hostile.py": "always", "test_marker_scan.py": "pg"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if os.environ.get(WHOOSH_FULL) == "1":
+        return
+    on_postgresql = os.environ.get("REGISTRY_TEST_DATABASE_URL", "").startswith("postgresql")
+    skip = pytest.mark.skip(reason=f"Whoosh: its full run needs {WHOOSH_FULL}=1 (make test-whoosh)")
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        when = FULL_ONLY.get(item.path.name)
+        if spec is None or spec.params.get("app") != "whoosh" or when is None:
+            continue
+        if when == "always" or on_postgresql:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session", params=_backends())
 def app(request, app: Flask, make_app) -> Flask:
     """The suite's app if it searches with this backend, else one on the same database
