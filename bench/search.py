@@ -28,7 +28,8 @@ bench/register.py), copied for the run; on SQLite, or on PostgreSQL when
   at most 1.5; p95 under 50 ms).
 - ``index-1``: indexing one new submission: ``Indexer.index`` (the call
   ``IdeaRegister`` makes) and the commit of what it wrote, timed for new ideas whose
-  rows are stored just before, outside the clock (aim: median under 2 ms).
+  rows are stored just before, outside the clock (aim: median under 2 ms);
+  ``index-call``: the call alone, without the commit.
 - ``reindex``: ``registry search reindex --restart`` over the whole register, in its
   own process, start-up included: ideas per second.
 - Memory: RSS and PSS of each gunicorn worker after the API targets, from /proc
@@ -99,12 +100,12 @@ def run(options: Options) -> Outcome:
             persona: {"Authorization": f"Bearer {server.registry(env, 'token', email).strip()}"}
             for persona, email in PERSONAS.items()
         }
-        print(f"  gunicorn {APP!r} on {server.HOST}:{port}, {built.backend}", flush=True)
+        print(f"  gunicorn {APP!r} on {server.HOST}:{port}, {copy.backend}", flush=True)
         with server.gunicorn(APP, env, port, log=copy.instance / "gunicorn.log") as master:
             results, found = _latencies(port, headers, raw, raw_target, prepared, options)
             memory = _worker_memory(master.pid)
         print(f"  indexing {INDEX_SAMPLES} new submissions one by one", flush=True)
-        results["index-1"] = _indexing(copy, built)
+        results["index-1"], results["index-call"] = _indexing(copy, built)
         print("  `registry search reindex --restart` over the whole register", flush=True)
         results["reindex"] = _reindex(env, raw)
     load_after = os.getloadavg()
@@ -330,8 +331,11 @@ def _latencies(
 # --- Indexing one submission --------------------------------------------------------
 
 
-def _indexing(copy: register.Copy, built: register.Register) -> LoadResult:
-    """``Indexer.index`` and its commit, for new ideas stored just before (untimed)."""
+def _indexing(copy: register.Copy, built: register.Register) -> tuple[LoadResult, LoadResult]:
+    """``Indexer.index`` with and without its commit, for new ideas stored just before
+    (untimed). A submission commits its version and index entries together: its share
+    of that commit lies between the two (FTS5 writes its pending terms at the commit;
+    PostgreSQL's commit is mostly the WAL flush, paid once per submission anyway)."""
     from sqlalchemy import select
 
     from registry.db import db, writing
@@ -342,6 +346,7 @@ def _indexing(copy: register.Copy, built: register.Register) -> LoadResult:
     kek = app.extensions["registry.evidence"].keks.current()
     clock = time.perf_counter
     latencies: list[float] = []
+    calls: list[float] = []
     try:
         with app.app_context(), writing():
             session = db.session
@@ -357,15 +362,20 @@ def _indexing(copy: register.Copy, built: register.Register) -> LoadResult:
                 content = {"title": made.title, "summary": made.summary, "body": made.body}
                 before = clock()
                 indexer.index(session, version, content)
+                called = clock()
                 session.commit()
-                spent = clock() - before
+                after = clock()
                 if n >= INDEX_WARMUP:
-                    latencies.append(spent)
+                    latencies.append(after - before)
+                    calls.append(called - before)
     finally:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    return LoadResult(len(latencies), {}, sum(latencies), latencies)
+    return (
+        LoadResult(len(latencies), {}, sum(latencies), latencies),
+        LoadResult(len(calls), {}, sum(calls), calls),
+    )
 
 
 # --- Reindex and memory ---------------------------------------------------------------
@@ -447,10 +457,12 @@ def _explain(
     )
     index = results["index-1"]
     median = index.percentile_ms(50)
+    call = results["index-call"]
     print(
         f"  index-1: median {median:.2f} ms, p95 {index.percentile_ms(95):.2f} ms per "
-        f"submission ({'meets' if median < AIM_INDEX_MS else 'misses'} the aim of a "
-        f"median under {AIM_INDEX_MS:g} ms)"
+        f"submission with its commit ({'meets' if median < AIM_INDEX_MS else 'misses'} the "
+        f"aim of a median under {AIM_INDEX_MS:g} ms); index-call, the call alone: median "
+        f"{call.percentile_ms(50):.2f} ms, p95 {call.percentile_ms(95):.2f} ms"
     )
     reindex = results["reindex"]
     print(
