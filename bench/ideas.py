@@ -33,8 +33,6 @@ RIVERSIDE = "Riverside Community Care"
 HARBOUR = "Harbour Urgent Care"
 WEARSIDE = "Wearside Mental Health Partnership"
 
-# Changes to the generator's output change this: cached databases name it.
-GENERATOR_VERSION = 1
 DEFAULT_SEED = 5
 
 # The demo alliance's people, and people the benchmark adds so that every provider
