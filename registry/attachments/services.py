@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session
 
 from registry.access import require_on
 from registry.access.policy import Action, actions, recorded
@@ -85,7 +85,7 @@ class AttachmentRegister:
         idea = self.ideas.require(principal, Action.ADD_VERSION, idea_id, lock=True)
         if idea.state is IdeaState.WITHDRAWN:
             raise APIError(409, "This idea is withdrawn; its versions take no attachments.")
-        version = self._version(idea_id, number)
+        version = self.ideas.stored_version(idea_id, number)
         count = self.session.scalar(select(func.count()).where(Attachment.version_id == version.id))
         if count >= PER_VERSION_MAX:
             raise APIError(
@@ -189,7 +189,7 @@ class AttachmentRegister:
     ) -> tuple[IdeaVersion, frozenset[uuid.UUID]]:
         """The version, if the policy lets ``principal`` do ``action`` as of its own
         sensitivity, and the ideas shared with them; else 404/403, recorded."""
-        version = self._version(idea_id, number)
+        version = self.ideas.stored_version(idea_id, number)
         granted = shared_with(self.session, principal, [version.idea_id])
         require_on(principal, action, version.idea, version.sensitivity, granted)
         return version, granted
@@ -223,17 +223,6 @@ class AttachmentRegister:
         if Action.READ_OPENINGS in allowed:
             openings = self.evidence.attachment_openings(self.session, attachment, version)
         return self.evidence.receipt(self.session, statement, openings)
-
-    def _version(self, idea_id: uuid.UUID, number: int) -> IdeaVersion:
-        version = self.session.scalar(
-            select(IdeaVersion)
-            .join(IdeaVersion.idea)
-            .options(contains_eager(IdeaVersion.idea))
-            .where(IdeaVersion.idea_id == idea_id, IdeaVersion.number == number)
-        )
-        if version is None:
-            raise NotFound("Idea version")
-        return version
 
     def _attachment(self, version: IdeaVersion, attachment_id: uuid.UUID) -> Attachment:
         attachment = self.session.scalar(

@@ -255,7 +255,7 @@ class IdeaRegister:
 
     def version(self, principal: Principal, idea_id: uuid.UUID, number: int) -> Shown:
         """A version as this reader may see it; 404 if they may not know the idea exists."""
-        version = self._version(idea_id, number)
+        version = self.stored_version(idea_id, number)
         idea, sensitivity = version.idea, version.sensitivity
         granted = self._granted(principal, idea)
         require_on(principal, Action.LIST, idea, sensitivity, granted)
@@ -267,7 +267,9 @@ class IdeaRegister:
             )
         return shown
 
-    def _version(self, idea_id: uuid.UUID, number: int) -> IdeaVersion:
+    def stored_version(self, idea_id: uuid.UUID, number: int) -> IdeaVersion:
+        """The stored version and its idea, whoever asks: 404 if there is none. Deciding
+        what the asker may see of it is the caller's part."""
         version = self.session.scalar(
             select(IdeaVersion)
             .join(IdeaVersion.idea)
@@ -280,7 +282,7 @@ class IdeaRegister:
 
     def receipt(self, principal: Principal, idea_id: uuid.UUID, number: int) -> dict[str, Any]:
         """The receipt for a version, proved against the latest checkpoint."""
-        version = self._version(idea_id, number)
+        version = self.stored_version(idea_id, number)
         idea, sensitivity = version.idea, version.sensitivity
         granted = self._granted(principal, idea)
         require_on(principal, Action.READ_RECEIPT, idea, sensitivity, granted)
