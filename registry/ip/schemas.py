@@ -156,12 +156,12 @@ class IdeaShownSchema(IdeaVersionSchema):
         if self.many if many is None else many:
             return [self.dump(item, many=False) for item in obj]
         if Action.READ_BODY in obj.actions:
-            audience = IdeaVersionSchema
+            audience = _AUDIENCES["body"]
         elif Action.READ_ABSTRACT in obj.actions:
-            audience = IdeaAbstractSchema
+            audience = _AUDIENCES["abstract"]
         else:
-            audience = IdeaRegistrationSchema
-        data = audience().dump(obj.version)
+            audience = _AUDIENCES["registration"]
+        data = audience.dump(obj.version)
         if getattr(obj.version, "shredded", False):
             # Erased for everyone: the sealed fields are left out, and said to be gone.
             from registry.sealing.service import sealed_fields
@@ -170,6 +170,14 @@ class IdeaShownSchema(IdeaVersionSchema):
                 data.pop(field, None)
             data["shredded"] = True
         return data
+
+
+# Built once: a schema's construction copies every field, and a page dumps many ideas.
+_AUDIENCES = {
+    "body": IdeaVersionSchema(),
+    "abstract": IdeaAbstractSchema(),
+    "registration": IdeaRegistrationSchema(),
+}
 
 
 class IdeaPageSchema(ma.Schema):

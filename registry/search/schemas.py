@@ -77,6 +77,9 @@ class SnippetSchema(ma.Schema):
     )
 
 
+_SNIPPET = SnippetSchema()
+
+
 class SearchHitSchema(IdeaShownSchema):
     """An idea exactly as the ideas list shows it to this reader, and a snippet."""
 
@@ -85,8 +88,8 @@ class SearchHitSchema(IdeaShownSchema):
     def dump(self, obj, *, many=None):
         if self.many if many is None else many:
             return [self.dump(item, many=False) for item in obj]
-        data = IdeaShownSchema().dump(obj.shown)
-        data["snippet"] = SnippetSchema().dump(obj.snippet) if obj.snippet else None
+        data = super().dump(obj.shown, many=False)
+        data["snippet"] = _SNIPPET.dump(obj.snippet) if obj.snippet else None
         return data
 
 

@@ -13,9 +13,12 @@ mean" suggestion is offered only if it finds ideas under the same filter.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import (
@@ -45,7 +48,7 @@ from registry.search.indexer import Indexer
 from registry.search.interface import Item, Phrase, Query, Scope, Word
 from registry.search.models import SearchWord
 from registry.search.query import render, without_stop_words
-from registry.search.terms import STOP_WORDS, spans, stem
+from registry.search.terms import STOP_WORDS, WORD, stem
 
 FACETS = ("group", "owner", "origin", "tag")
 TAG_FACETS = 50  # the most frequent tags; groups, owners and origins are few
@@ -386,30 +389,48 @@ def _snippet(shown: Shown, scope: Scope, query: Query) -> Snippet | None:
 def highlights(text: str, query: Query) -> list[tuple[int, int]]:
     """Where the query's words and phrases (not its exclusions) are in ``text``: spans
     of words with the same stem as a query word, phrases as one span."""
-    tokens = list(spans(text))
-    wanted = {stem(w.text) for group in query.required for i in group for w in _words(i)}
-    # A word's stem differs from it at most in its last letter ("frailty", "frailti"): only
-    # words that start like a wanted stem are stemmed.
-    starts = tuple({s[:-1] for s in wanted})
-    stems = [stem(word) if word.startswith(starts) else None for _, _, word in tokens]
+    items = [[stem(w.text) for w in _words(i)] for group in query.required for i in group]
+    # A word's stem differs from it at most in its last letter ("frailty", "frailti"):
+    # only words that start like a wanted stem are stemmed, found by one regex pass.
+    starts = frozenset(s[:-1] for wanted in items for s in wanted)
+    prefixes = tuple(starts)
+    candidates = [
+        (match.start(), match.end(), stem(word) if word.startswith(prefixes) else None)
+        for match in _candidates(starts).finditer(text)
+        for word in (match.group().lower(),)
+    ]
     found = []
-    for group in query.required:
-        for item in group:
-            wanted = [stem(w.text) for w in _words(item)]
-            for i in range(len(tokens) - len(wanted) + 1):
-                if stems[i : i + len(wanted)] == wanted:
-                    found.append((tokens[i][0], tokens[i + len(wanted) - 1][1]))
-    merged: list[tuple[int, int]] = []
+    for wanted in items:
+        for i in range(len(candidates) - len(wanted) + 1):
+            run = candidates[i : i + len(wanted)]
+            if [c[2] for c in run] == wanted and all(
+                WORD.search(text, a[1], b[0]) is None for a, b in pairwise(run)
+            ):  # next to each other: no other word between
+                found.append((run[0][0], run[-1][1]))
+    return merged(found)
+
+
+def merged(found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``found`` in order, overlapping spans joined into one."""
+    spans: list[tuple[int, int]] = []
     for start, end in sorted(found):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
         else:
-            merged.append((start, end))
-    return merged
+            spans.append((start, end))
+    return spans
+
+
+@lru_cache(maxsize=1024)
+def _candidates(starts: frozenset[str]) -> re.Pattern:
+    """Words of a text that may start like one of ``starts`` (ignoring case: the caller
+    checks the lower-case word); every word when one of them is empty."""
+    ahead = "|".join(re.escape(s) for s in sorted(starts, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?={ahead})[^\W_]+", re.IGNORECASE)
 
 
 def _window(field: str, text: str, found: list[tuple[int, int]]) -> Snippet:
-    tokens = list(spans(text))
+    tokens = [match.span() for match in WORD.finditer(text)]
     first = next(i for i, t in enumerate(tokens) if t[1] > found[0][0])
     lo = max(0, first - SNIPPET_BEFORE)
     hi = min(len(tokens), lo + SNIPPET_WORDS)

@@ -14,7 +14,7 @@ import hmac
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -48,12 +48,6 @@ _ENGLISH_STOP = """i me my myself we our ours ourselves you your yours yourself 
     few more most other some such no nor not only own same so than too very s t can will
     just don should now"""
 STOP_WORDS = frozenset(_ENGLISH_STOP.split())
-
-
-def spans(text: str) -> Iterator[tuple[int, int, str]]:
-    """Each word of ``text``: its start, end and lower-case form."""
-    for match in WORD.finditer(text):
-        yield match.start(), match.end(), match.group().lower()
 
 
 def words(text: str) -> list[str]:

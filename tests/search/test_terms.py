@@ -15,7 +15,6 @@ from registry.search.terms import (
     SearchKey,
     SearchKeyError,
     ensure_search_key,
-    spans,
     stem,
     words,
 )
@@ -26,7 +25,6 @@ BLIND = re.compile(r"^x[0-9a-f]{24}0$")
 
 def test_words_are_runs_of_letters_and_digits_in_lower_case():
     assert words("Café naïve, co-op_42; ÉCOLE") == ["café", "naïve", "co", "op", "42", "école"]
-    assert list(spans("A-bc")) == [(0, 1, "a"), (2, 4, "bc")]
 
 
 def test_stems_are_snowball_english():

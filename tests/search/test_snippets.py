@@ -1,0 +1,90 @@
+"""Snippets: where a query's words are in a field's text, and the window shown."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from registry.search.interface import Query
+from registry.search.query import parse
+from registry.search.service import _window, highlights, merged
+from registry.search.terms import WORD, stem
+
+
+def spans_by_every_word(text: str, query: Query) -> list[tuple[int, int]]:
+    """The plain way: stem every word of the text, then look for each item's stems in
+    consecutive words. What :func:`highlights` must agree with."""
+    tokens = [(m.start(), m.end(), stem(m.group().lower())) for m in WORD.finditer(text)]
+    found = []
+    for group in query.required:
+        for item in group:
+            wanted = [stem(w.text) for w in getattr(item, "words", (item,))]
+            for i in range(len(tokens) - len(wanted) + 1):
+                if [t[2] for t in tokens[i : i + len(wanted)]] == wanted:
+                    found.append((tokens[i][0], tokens[i + len(wanted) - 1][1]))
+    return merged(found)
+
+
+def marked(text: str, query: str) -> list[str]:
+    return [text[s:e] for s, e in highlights(text, parse(query))]
+
+
+def test_a_word_is_found_by_its_stem_in_any_case():
+    text = "Frailty teams: FRAIL people, a frailty-first approach; unfrail."
+    assert marked(text, "frailty") == ["Frailty", "frailty"]
+    assert marked(text, "frail") == ["FRAIL"]
+
+
+def test_a_phrase_is_one_span_of_words_next_to_each_other():
+    text = "Link workers help. Link, then workers. Link the workers."
+    assert marked(text, '"link workers"') == ["Link workers"]
+    assert marked(text, '"then workers"') == ["then workers"]
+
+
+def test_words_inside_other_words_are_not_found():
+    assert marked("prescribing subprescribing prescribingx", "prescribing") == ["prescribing"]
+
+
+def test_overlapping_finds_merge():
+    text = "social prescribing link workers"
+    # Overlapping finds become one span; finds side by side stay two.
+    assert marked(text, '"social prescribing" "prescribing link" workers') == [
+        "social prescribing link",
+        "workers",
+    ]
+
+
+def test_exclusions_are_not_highlighted():
+    assert marked("frailty and falls", "frailty -falls") == ["frailty"]
+
+
+VOCABULARY = ["frailty", "Frail", "FRAILTIES", "link", "workers", "worker", "Café", "the", "a"]
+texts = st.lists(
+    st.tuples(
+        st.sampled_from(VOCABULARY) | st.text(min_size=1, max_size=6),
+        st.sampled_from([" ", ", ", "-", "_", ". ", "\u2019", "\n"]),
+    ),
+    max_size=40,
+).map(lambda parts: "".join(w + sep for w, sep in parts))
+queries = st.sampled_from(
+    ["frailty", "frail link", '"link workers"', '"frailty link" OR café', "worker -the", "a1 b"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, queries)
+def test_highlights_agree_with_stemming_every_word(text, query):
+    parsed = parse(query)
+    assert highlights(text, parsed) == spans_by_every_word(text, parsed)
+
+
+def test_the_window_starts_a_few_words_before_the_first_find():
+    text = (
+        " ".join(f"w{i}" for i in range(100)) + " frailty " + " ".join("x" * 3 for _ in range(50))
+    )
+    found = highlights(text, parse("frailty"))
+    snippet = _window("body", text, found)
+    assert snippet.text.startswith("… w92 w93")
+    assert snippet.text.endswith(" …")
+    ((start, end),) = snippet.highlights
+    assert snippet.text[start:end] == "frailty"
