@@ -11,7 +11,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import Column, Integer, MetaData, Table, inspect, text
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
+from sqlalchemy.orm import Session
 
 from registry import MIGRATIONS, search
 from registry.db import db
@@ -48,6 +49,7 @@ TABLES = {
     "search_words",
     "search_checkpoints",
     "search_outbox",
+    "search_ideas",
 }
 GROUPS = {
     "general-practice": "General Practice",
@@ -175,3 +177,52 @@ def test_the_migrated_database_has_the_immutability_triggers():
     ]
     # The search outbox's rows are deleted once applied, never updated: one trigger.
     assert tables == sorted((immutable + append_only) * 2 + ["search_outbox"])
+
+
+def test_search_rows_are_filled_from_the_register_on_upgrade(empty_app):
+    """0009 copies each idea's latest version into search_ideas: an instance upgraded
+    with ideas in it searches them by their filters at once."""
+    from registry.alliance.models import Group, Organisation, OrganisationKind, Person
+    from registry.ip.models import Idea, IdeaState, IdeaVersion, Origin, Sensitivity
+    from registry.search.models import IndexedIdea
+
+    with empty_app.app_context():
+        upgrade(directory=MIGRATIONS, revision="0008_search_outbox")
+        # Committed for real (not in the test's transaction): the migration's own
+        # connection must see it.
+        with Session(db.engine, expire_on_commit=False) as session:
+            owner = Organisation(kind=OrganisationKind.PROVIDER, name="Upgrade Test Practice")
+            person = Person(email="upgrade-test@practice.example", display_name="Uma")
+            group = session.scalars(select(Group).where(Group.slug == "general-practice")).one()
+            idea = Idea(origin=Origin.FORUM, owner=owner, group=group, state=IdeaState.WITHDRAWN)
+            idea.latest_version = 2
+            for number, sensitivity in ((1, Sensitivity.PUBLIC), (2, Sensitivity.COMMERCIAL)):
+                version = IdeaVersion(
+                    number=number,
+                    title="t",
+                    summary="s",
+                    body="",
+                    sensitivity=sensitivity,
+                    submitted_by=person,
+                )
+                idea.versions.append(version)
+            session.add(idea)
+            session.commit()
+        upgrade(directory=MIGRATIONS)
+        with Session(db.engine) as session:
+            rows = session.scalars(select(IndexedIdea)).all()
+        assert [
+            (r.version_id, r.idea_id, r.origin, r.owner_id, r.group_id, r.sensitivity, r.state)
+            for r in rows
+        ] == [
+            (
+                version.id,
+                idea.id,
+                Origin.FORUM,
+                owner.id,
+                group.id,
+                Sensitivity.COMMERCIAL,
+                IdeaState.WITHDRAWN,
+            )
+        ]
+        assert rows[0].registered_at == idea.created_at

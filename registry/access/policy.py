@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, true
@@ -166,6 +167,20 @@ def _sensitivities(relation: Relation, action: Action) -> list[Sensitivity]:
     return [s for s, granted in TABLE[relation].items() if action in granted]
 
 
+@dataclass(frozen=True)
+class IdeaColumns:
+    """Where :func:`visible` reads an idea's id, origin, owner and group: ``Idea``'s
+    columns, or copies of them (search's rows, registry/search/models.py)."""
+
+    id: ColumnElement
+    origin: ColumnElement
+    owner_id: ColumnElement
+    group_id: ColumnElement
+
+
+IDEAS = IdeaColumns(Idea.id, Idea.origin, Idea.owner_id, Idea.group_id)
+
+
 def visible(
     principal: Principal,
     sensitivity: ColumnElement,
@@ -173,24 +188,29 @@ def visible(
     at: datetime | None = None,
     *,
     recorded: bool = True,
+    idea: IdeaColumns | None = None,
 ):
-    """The SQL condition, over ``Idea`` and a version's ``sensitivity`` column, that
-    holds exactly where :func:`allowed` would allow ``action`` (grants as of ``at``,
-    by default now). ``recorded=False``: only through relations not in :data:`RECORDED`,
-    i.e. where doing it goes in no access log (search matches bodies only there)."""
+    """The SQL condition, over ``Idea`` (or the columns ``idea`` names) and a version's
+    ``sensitivity`` column, that holds exactly where :func:`allowed` would allow
+    ``action`` (grants as of ``at``, by default now). ``recorded=False``: only through
+    relations not in :data:`RECORDED`, i.e. where doing it goes in no access log (search
+    matches bodies only there)."""
     at = at or utcnow()
+    idea = idea or IDEAS
     conditions = []
     for relation in Relation:
         if not recorded and relation in RECORDED:
             continue
-        held = _holds(principal, relation, at)
+        held = _holds(principal, relation, at, idea)
         levels = _sensitivities(relation, action)
         if levels and held is not None:
             conditions.append(and_(held, sensitivity.in_(levels)))
     return or_(*conditions) if conditions else false()
 
 
-def _holds(principal: Principal, relation: Relation, at: datetime) -> ColumnElement | None:
+def _holds(
+    principal: Principal, relation: Relation, at: datetime, idea: IdeaColumns
+) -> ColumnElement | None:
     """SQL for 'principal holds relation to the idea', or None where they never do."""
     if relation is Relation.ANYONE:
         return true()
@@ -205,14 +225,14 @@ def _holds(principal: Principal, relation: Relation, at: datetime) -> ColumnElem
     if relation in flags:
         return true() if flags[relation] else None
     if relation is Relation.OWNER:
-        owners = [and_(Idea.origin == Origin.PROVIDER, Idea.owner_id.in_(_ids(principal)))]
+        owners = [and_(idea.origin == Origin.PROVIDER, idea.owner_id.in_(_ids(principal)))]
         if principal.is_ccg_staff:
-            owners.append(Idea.origin == Origin.FORUM)
+            owners.append(idea.origin == Origin.FORUM)
         return or_(*owners)
     if relation is Relation.GROUP_MEMBER:
-        return and_(Idea.origin == Origin.FORUM, Idea.group_id.in_(list(principal.group_ids)))
+        return and_(idea.origin == Origin.FORUM, idea.group_id.in_(list(principal.group_ids)))
     if relation is Relation.GRANTEE:
-        return exists().where(Grant.idea_id == Idea.id, active_grants_to(principal, at))
+        return exists().where(Grant.idea_id == idea.id, active_grants_to(principal, at))
     if relation is Relation.BREAK_GLASS:
         # Glass is broken for one idea at a time: a list, a count or a search would read
         # many ideas off the record, each entry in the access log standing for one read.

@@ -201,6 +201,7 @@ class IdeaRegister:
         idea.withdrawn_by_id = principal.person_id
         idea.withdrawal_reason = reason
         self.evidence.record_withdrawal(self.session, idea)
+        self.indexer.withdrawn(self.session, idea)
         self.session.commit()
         return self.version(principal, idea.id, idea.latest_version)
 

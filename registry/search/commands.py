@@ -73,10 +73,10 @@ def check() -> None:
     for difference in report.differences:
         row = versions.get(difference.version_id)
         what = f"idea {row.idea_id} version {row.number}" if row else "no such version"
-        click.echo(
-            f"{difference.problem}: {difference.scope.name.lower()} entry of version row "
-            f"{difference.version_id} ({what})"
+        entry = (
+            "search row" if difference.scope is None else f"{difference.scope.name.lower()} entry"
         )
+        click.echo(f"{difference.problem}: {entry} of version row {difference.version_id} ({what})")
     if not report.clean:
         raise click.exceptions.Exit(1)
     click.echo(f"the index agrees with the database ({indexer.backend.name} search backend)")

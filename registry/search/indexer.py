@@ -13,15 +13,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from registry.db import utcnow, writing
 from registry.ip.models import Idea, IdeaVersion
 from registry.sealing.service import Sealing, ShreddedError, sealed_fields
 from registry.search.interface import Difference, Document, Scope, SearchIndex
-from registry.search.models import WORD_MAX, SearchCheckpoint, SearchWord
+from registry.search.models import WORD_MAX, IndexedIdea, SearchCheckpoint, SearchWord
 from registry.search.terms import STOP_WORDS, SearchKey, words
 
 CONTENT = ("title", "summary", "body")
@@ -84,7 +84,14 @@ class Indexer:
         if version.number > 1:
             self.backend.remove(session, self._versions(session, [version.idea_id]))
         self.backend.put(session, self.documents(version, content))
+        _replace_rows(session, [version])
         self._learn(session, [(version, content)])
+
+    def withdrawn(self, session: Session, idea: Idea) -> None:
+        """In the transaction that withdraws ``idea``: searches leave it out by default."""
+        session.execute(
+            update(IndexedIdea).where(IndexedIdea.idea_id == idea.id).values(state=idea.state)
+        )
 
     def forget_sealed(self, session: Session, idea_id: uuid.UUID) -> None:
         """After shredding: index the idea's latest version with its clear fields only.
@@ -128,6 +135,7 @@ class Indexer:
             self.backend.remove(session, self._versions(session, [v.idea_id for v in versions]))
             contents = [(v, self.content(session, sealing, v)) for v in versions]
             self.backend.put(session, [d for v, c in contents for d in self.documents(v, c)])
+            _replace_rows(session, versions)
             self._learn(session, contents)
             checkpoint.idea_id, checkpoint.updated_at = versions[-1].idea_id, utcnow()
             session.commit()
@@ -163,9 +171,12 @@ class Indexer:
                 d for v in versions for d in self.documents(v, self.content(session, sealing, v))
             ]
             differences += self.backend.differences(session, expected)
+            differences += _row_differences(session, versions)
             after = versions[-1].idea_id
         for version_id in sorted(self.backend.indexed_versions(session) - latest):
             differences += [Difference(version_id, scope, "unexpected") for scope in Scope]
+        rows = set(session.scalars(select(IndexedIdea.version_id)))
+        differences += [Difference(v, None, "unexpected") for v in sorted(rows - latest)]
         # The engine's own check may need the write lock (FTS5's is an INSERT): a
         # transaction of its own that waits for it, then writes nothing.
         session.rollback()
@@ -214,9 +225,51 @@ class Indexer:
 
 
 def _latest():
-    return select(IdeaVersion).join(
-        Idea, and_(Idea.id == IdeaVersion.idea_id, Idea.latest_version == IdeaVersion.number)
+    return (
+        select(IdeaVersion)
+        .join(Idea, and_(Idea.id == IdeaVersion.idea_id, Idea.latest_version == IdeaVersion.number))
+        .options(contains_eager(IdeaVersion.idea))
     )
+
+
+def _row(version: IdeaVersion) -> dict:
+    """The search row of an idea's latest version (see IndexedIdea)."""
+    idea = version.idea
+    return {
+        "version_id": version.id,
+        "idea_id": idea.id,
+        "origin": idea.origin,
+        "owner_id": idea.owner_id,
+        "group_id": idea.group_id,
+        "sensitivity": version.sensitivity,
+        "state": idea.state,
+        "registered_at": idea.created_at,
+    }
+
+
+def _replace_rows(session: Session, versions: list[IdeaVersion]) -> None:
+    # One row per idea: its earlier version's row goes.
+    ideas = [v.idea_id for v in versions]
+    session.execute(delete(IndexedIdea).where(IndexedIdea.idea_id.in_(ideas)))
+    session.execute(insert(IndexedIdea), [_row(v) for v in versions])
+
+
+def _row_differences(session: Session, versions: list[IdeaVersion]) -> list[Difference]:
+    columns = [IndexedIdea.__table__.c[name] for name in _row(versions[0])]
+    stored = {
+        row.version_id: dict(row._mapping)
+        for row in session.execute(
+            select(*columns).where(IndexedIdea.version_id.in_([v.id for v in versions]))
+        )
+    }
+    found = []
+    for version in versions:
+        row = stored.get(version.id)
+        if row is None:
+            found.append(Difference(version.id, None, "missing"))
+        elif row != _row(version):
+            found.append(Difference(version.id, None, "differs"))
+    return found
 
 
 def _stored(version: IdeaVersion) -> dict[str, str]:

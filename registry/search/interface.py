@@ -99,10 +99,11 @@ class Matches:
 
 @dataclass(frozen=True)
 class Difference:
-    """An index entry that is not what the database says it should be."""
+    """An index entry, or with ``scope`` None the idea's search row (IndexedIdea), that
+    is not what the database says it should be."""
 
     version_id: int
-    scope: Scope
+    scope: Scope | None
     problem: str  # "missing", "differs" or "unexpected"
 
 

@@ -26,7 +26,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
-    and_,
     case,
     cast,
     exists,
@@ -39,14 +38,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, contains_eager
 
-from registry.access.policy import Action, visible
+from registry.access.policy import Action, IdeaColumns, visible
 from registry.alliance.models import Group, Organisation
 from registry.auth.principal import Principal
-from registry.ip.models import Idea, IdeaState, IdeaVersion, VersionTag
+from registry.ip.models import IdeaState, IdeaVersion, VersionTag
 from registry.ip.services import IdeaRegister, Shown
 from registry.search.indexer import Indexer
 from registry.search.interface import Item, Phrase, Query, Scope, Word
-from registry.search.models import SearchWord
+from registry.search.models import IndexedIdea, SearchWord
 from registry.search.query import render, without_stop_words
 from registry.search.terms import STOP_WORDS, WORD, stem
 
@@ -132,27 +131,25 @@ class Search:
 
     def _hits(self, principal: Principal, query: Query, request: dict[str, Any]) -> Select:
         """One row per idea the searcher finds: its latest version, the scope they match
-        on, the score, and what the facets and the sort need."""
-        sensitivity = IdeaVersion.sensitivity
-        full = visible(principal, sensitivity, Action.READ_BODY, recorded=False)
-        abstract = visible(principal, sensitivity, Action.READ_ABSTRACT)
+        on, the score, and what the facets and the sort need; all read from the ideas'
+        search rows (IndexedIdea), never from the register's own wide tables."""
+        row = IndexedIdea
+        idea = IdeaColumns(row.idea_id, row.origin, row.owner_id, row.group_id)
+        full = visible(principal, row.sensitivity, Action.READ_BODY, recorded=False, idea=idea)
+        abstract = visible(principal, row.sensitivity, Action.READ_ABSTRACT, idea=idea)
         # The one entry this searcher may match each idea on: never both.
         scope = case((full, int(Scope.FULL)), (abstract, int(Scope.ABSTRACT)))
-        latest = and_(Idea.id == IdeaVersion.idea_id, Idea.latest_version == IdeaVersion.number)
         columns = (
-            IdeaVersion.id.label("version_id"),
-            Idea.id.label("idea_id"),
-            Idea.owner_id,
-            Idea.group_id,
-            Idea.origin,
-            Idea.created_at,
+            row.version_id,
+            row.idea_id,
+            row.owner_id,
+            row.group_id,
+            row.origin,
+            row.registered_at,
         )
         if not query.required:  # a browse: every idea whose abstract they may read
-            found = (
-                select(*columns, scope.label("scope"), literal(0.0).label("score"))
-                .select_from(IdeaVersion)
-                .join(Idea, latest)
-                .where(abstract)
+            found = select(*columns, scope.label("scope"), literal(0.0).label("score")).where(
+                abstract
             )
         else:
             # The engine's match, the access filter and the score in one SELECT: the
@@ -161,8 +158,7 @@ class Search:
             found = (
                 select(*columns, matches.scope.label("scope"), matches.score.label("score"))
                 .select_from(matches.source)
-                .join(IdeaVersion, IdeaVersion.id == matches.version_id)
-                .join(Idea, latest)
+                .join(row, row.version_id == matches.version_id)
                 .where(matches.condition, matches.scope == scope)
             )
         return found.where(*_filters(request))
@@ -322,24 +318,25 @@ class Search:
 
 
 def _filters(request: dict[str, Any]) -> list[ColumnElement]:
+    row = IndexedIdea
     conditions = []
     if not request["include_withdrawn"]:
-        conditions.append(Idea.state == IdeaState.ACTIVE)
+        conditions.append(row.state == IdeaState.ACTIVE)
     for name, column in (
-        ("owner", Idea.owner_id),
-        ("origin", Idea.origin),
-        ("group", Idea.group_id),
-        ("sensitivity", IdeaVersion.sensitivity),
+        ("owner", row.owner_id),
+        ("origin", row.origin),
+        ("group", row.group_id),
+        ("sensitivity", row.sensitivity),
     ):
         if request.get(name) is not None:
             conditions.append(column == request[name])
     if request.get("submitted_after") is not None:
-        conditions.append(Idea.created_at >= request["submitted_after"])
+        conditions.append(row.registered_at >= request["submitted_after"])
     if request.get("submitted_before") is not None:
-        conditions.append(Idea.created_at < request["submitted_before"])
+        conditions.append(row.registered_at < request["submitted_before"])
     for tag in request.get("tag") or ():
         conditions.append(
-            exists().where(VersionTag.version_id == IdeaVersion.id, VersionTag.tag == tag)
+            exists().where(VersionTag.version_id == row.version_id, VersionTag.tag == tag)
         )
     return conditions
 
@@ -347,9 +344,9 @@ def _filters(request: dict[str, Any]) -> list[ColumnElement]:
 def _order(hits, sort: str) -> tuple[ColumnElement, ...]:
     # The idea's id last: a stable order for ideas registered at the same time.
     return {
-        "relevance": (hits.c.score.desc(), hits.c.created_at.desc(), hits.c.idea_id),
-        "newest": (hits.c.created_at.desc(), hits.c.idea_id),
-        "oldest": (hits.c.created_at.asc(), hits.c.idea_id),
+        "relevance": (hits.c.score.desc(), hits.c.registered_at.desc(), hits.c.idea_id),
+        "newest": (hits.c.registered_at.desc(), hits.c.idea_id),
+        "oldest": (hits.c.registered_at.asc(), hits.c.idea_id),
     }[sort]
 
 

@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text, update
 
 from registry.db import db
-from registry.ip.models import IdeaVersion
+from registry.ip.models import IdeaVersion, Sensitivity
 from registry.search.interface import Difference, Scope
-from registry.search.models import SearchCheckpoint, SearchWord
+from registry.search.models import IndexedIdea, SearchCheckpoint, SearchWord
 from tests.search.conftest import CAROL, PAT, QUINN, ids
 from tests.search.test_contract import filler, word
 
@@ -192,6 +192,46 @@ def test_check_finds_missing_and_unexpected_entries(app, make_idea, add_version_
         Difference(old, Scope.ABSTRACT, "unexpected"),
         Difference(old, Scope.FULL, "unexpected"),
     ]
+
+
+def test_check_finds_a_search_row_that_differs_from_the_register(app, make_idea, find):
+    """A search row is what the access filter reads: one that says public for a
+    confidential idea is found by check, and a reindex writes it again."""
+    marker = word()
+    idea = make_idea(title=f"Confidential {marker}", sensitivity="confidential")
+    version = _version_id(app, idea)
+    with app.app_context():
+        db.session.execute(
+            update(IndexedIdea)
+            .where(IndexedIdea.version_id == version)
+            .values(sensitivity=Sensitivity.PUBLIC)
+        )
+        db.session.commit()
+    assert _check(app).differences == [Difference(version, None, "differs")]
+    assert _reindex(app) >= 1
+    assert _check(app).clean
+    assert find(QUINN, q=marker)["total"] == 0
+
+
+def test_check_finds_a_missing_search_row(app, make_idea):
+    idea = make_idea(sensitivity="alliance")
+    version = _version_id(app, idea)
+    with app.app_context():
+        db.session.execute(delete(IndexedIdea).where(IndexedIdea.version_id == version))
+        db.session.commit()
+    assert _check(app).differences == [Difference(version, None, "missing")]
+
+
+def test_a_new_version_replaces_its_ideas_search_row(app, make_idea, add_version_):
+    idea = make_idea(sensitivity="alliance")
+    first = _version_id(app, idea)
+    latest = add_version_(idea, summary=filler(3))
+    with app.app_context():
+        rows = db.session.scalars(
+            select(IndexedIdea.version_id).where(IndexedIdea.idea_id == uuid.UUID(idea["id"]))
+        ).all()
+    assert rows == [_version_id(app, latest)] != [first]
+    assert _check(app).clean
 
 
 # -- reindex ----------------------------------------------------------------------------
