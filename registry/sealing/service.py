@@ -90,20 +90,48 @@ class Sealing:
         fields = list(fields)
         if not fields:
             return {}
-        data_key = self._data_key(session, version_id)
-        rows = session.execute(
-            select(SealedField.field, SealedField.nonce, SealedField.ciphertext).where(
-                SealedField.version_id == version_id, SealedField.field.in_(fields)
+        opened = self.open_many(session, {version_id: (idea_id, number, fields)})
+        if version_id not in opened:
+            raise ShreddedError(f"version {version_id} was shredded: its data key is deleted")
+        return opened[version_id]
+
+    def open_many(
+        self, session: Session, wanted: Mapping[int, tuple[uuid.UUID, int, Iterable[str]]]
+    ) -> dict[int, dict[str, bytes]]:
+        """The plaintext of sealed fields of several versions, in two queries: ``wanted``
+        maps a version's id to its idea's id, its number and the fields to open. Versions
+        whose data key was deleted (shredded) are left out of the answer.
+
+        Raises :class:`SealError` if a KEK is missing or a ciphertext does not open.
+        """
+        fields = {version_id: set(names) for version_id, (_, _, names) in wanted.items()}
+        if not any(fields.values()):
+            return {}
+        data_keys = {
+            row.version_id: crypto.unwrap(
+                self.keks.get(row.kek_id), row.kek_id, row.version_id, row.wrapped
             )
-        ).all()
-        return {
-            row.field: crypto.open_sealed(
-                data_key,
+            for row in session.scalars(select(DataKey).where(DataKey.version_id.in_(fields)))
+        }
+        rows = session.execute(
+            select(
+                SealedField.version_id, SealedField.field, SealedField.nonce, SealedField.ciphertext
+            ).where(
+                SealedField.version_id.in_(data_keys),
+                SealedField.field.in_(set().union(*fields.values())),
+            )
+        )
+        opened: dict[int, dict[str, bytes]] = {version_id: {} for version_id in data_keys}
+        for row in rows:
+            if row.field not in fields[row.version_id]:
+                continue  # another version's field: never opened when not asked for
+            idea_id, number, _ = wanted[row.version_id]
+            opened[row.version_id][row.field] = crypto.open_sealed(
+                data_keys[row.version_id],
                 crypto.Sealed(row.nonce, row.ciphertext),
                 crypto.field_aad(idea_id, number, row.field),
             )
-            for row in rows
-        }
+        return opened
 
     def seal_extra(
         self, session: Session, version: IdeaVersion, values: Mapping[str, bytes]

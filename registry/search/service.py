@@ -36,13 +36,13 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session
 
 from registry.access.policy import Action, IdeaColumns, visible
 from registry.alliance.models import Group, Organisation
 from registry.auth.principal import Principal
 from registry.ip.models import IdeaState, IdeaVersion, VersionTag
-from registry.ip.services import IdeaRegister, Shown
+from registry.ip.services import AS_LISTED, IdeaRegister, Shown
 from registry.search.indexer import Indexer
 from registry.search.interface import Item, Phrase, Query, Scope, Word
 from registry.search.models import IndexedIdea, SearchWord
@@ -231,7 +231,7 @@ class Search:
             for v in self.session.scalars(
                 select(IdeaVersion)
                 .join(IdeaVersion.idea)
-                .options(contains_eager(IdeaVersion.idea))
+                .options(*AS_LISTED)
                 .where(IdeaVersion.id.in_([version_id for version_id, _ in placed]))
             )
         }

@@ -118,6 +118,33 @@ def test_two_sealed_fields_swapped_within_a_version_do_not_open(make_idea, evide
         evidence.sealing.open(db.session, version.id, version.idea_id, 1, ["title"])
 
 
+@pytest.mark.usefixtures("app_context")
+def test_a_page_of_versions_opens_together_each_only_what_is_asked(
+    client, auth, make_idea, evidence
+):
+    """open_many: each version's asked fields under its own key; a shredded version is
+    left out; a field not asked for is never opened, though another version asks for it."""
+    ideas = [
+        make_idea(sensitivity="confidential", title="First title", body="first body"),
+        make_idea(sensitivity="commercial", body="second body"),
+        make_idea(sensitivity="confidential", title="Gone", body="gone body"),
+    ]
+    _withdraw(client, auth, ideas[2]["id"])
+    assert _shred(client, auth, ideas[2]["id"]).status_code == 200
+    first, second, gone = (_version(i) for i in ideas)
+    opened = evidence.sealing.open_many(
+        db.session,
+        {
+            first.id: (first.idea_id, 1, ["title"]),
+            second.id: (second.idea_id, 1, ["body"]),
+            gone.id: (gone.idea_id, 1, ["title", "body"]),
+        },
+    )
+    assert opened == {first.id: {"title": b"First title"}, second.id: {"body": b"second body"}}
+    with pytest.raises(ShreddedError):
+        evidence.sealing.open(db.session, gone.id, gone.idea_id, 1, ["title"])
+
+
 def _withdraw(client, auth, idea_id: str) -> None:
     response = client.post(
         f"/api/v1/ideas/{idea_id}/withdraw", json={"reason": "Erase it"}, headers=auth(PAT)
