@@ -54,6 +54,12 @@ def init() -> None:
         # The database will hold sensitive content: only the service's user may read it.
         Path(database.database).chmod(0o600)
     click.echo(f"database is at the latest migration ({database.render_as_string()})")
+    with app.app_context():
+        # As after upgrading to the first version with search: a migration cannot index
+        # (it has neither the KEKs nor the search key).
+        unindexed = app.extensions["registry.search"].unindexed(db.session)
+    if unindexed:
+        click.echo(f"the search index lacks {unindexed} ideas: run `registry search reindex`")
 
 
 def _require_demo(app) -> None:

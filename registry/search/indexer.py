@@ -104,6 +104,14 @@ class Indexer:
         for each in session.scalars(version):
             self.backend.put(session, self.documents(each, _stored(each)))
 
+    def unindexed(self, session: Session) -> int:
+        """How many ideas the index holds nothing for (every idea, after upgrading to the
+        first version with search, until `registry search reindex`)."""
+        latest = select(IdeaVersion.id).join(
+            Idea, and_(Idea.id == IdeaVersion.idea_id, Idea.latest_version == IdeaVersion.number)
+        )
+        return len(set(session.scalars(latest)) - self.backend.indexed_versions(session))
+
     # -- rebuilding and checking ------------------------------------------------
 
     def reindex(
