@@ -337,6 +337,7 @@ def _indexing(copy: register.Copy, built: register.Register) -> tuple[LoadResult
     of that commit lies between the two (FTS5 writes its pending terms at the commit;
     PostgreSQL's commit is mostly the WAL flush, paid once per submission anyway)."""
     from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
 
     from registry.db import db, writing
     from registry.ip.models import IdeaVersion
@@ -358,7 +359,12 @@ def _indexing(copy: register.Copy, built: register.Register) -> tuple[LoadResult
                     session, register.rows(made, built.seed, version_id, directory, kek)
                 )
                 session.commit()
-                version = session.scalar(select(IdeaVersion).where(IdeaVersion.id == version_id))
+                # With its idea, as IdeaRegister holds both when it calls the indexer.
+                version = session.scalar(
+                    select(IdeaVersion)
+                    .where(IdeaVersion.id == version_id)
+                    .options(joinedload(IdeaVersion.idea))
+                )
                 content = {"title": made.title, "summary": made.summary, "body": made.body}
                 before = clock()
                 indexer.index(session, version, content)
