@@ -188,7 +188,7 @@ def visible(
     at: datetime | None = None,
     *,
     recorded: bool = True,
-    idea: IdeaColumns | None = None,
+    idea: IdeaColumns = IDEAS,
 ):
     """The SQL condition, over ``Idea`` (or the columns ``idea`` names) and a version's
     ``sensitivity`` column, that holds exactly where :func:`allowed` would allow
@@ -196,7 +196,6 @@ def visible(
     relations not in :data:`RECORDED`, i.e. where doing it goes in no access log (search
     matches bodies only there)."""
     at = at or utcnow()
-    idea = idea or IDEAS
     conditions = []
     for relation in Relation:
         if not recorded and relation in RECORDED:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, contains_eager
 
@@ -25,7 +25,7 @@ from registry.search.models import WORD_MAX, IndexedIdea, SearchCheckpoint, Sear
 from registry.search.terms import STOP_WORDS, SearchKey, words
 
 CONTENT = ("title", "summary", "body")
-# The search rows' table, written with Core statements: the ORM's bulk paths cost more
+# The search rows' table, kept with Core statements: the ORM's bulk insert costs more
 # than the rest of indexing a submission.
 ROWS = IndexedIdea.__table__
 REINDEX = "reindex"
@@ -93,9 +93,7 @@ class Indexer:
 
     def withdrawn(self, session: Session, idea: Idea) -> None:
         """In the transaction that withdraws ``idea``: searches leave it out by default."""
-        session.execute(
-            update(IndexedIdea).where(IndexedIdea.idea_id == idea.id).values(state=idea.state)
-        )
+        session.execute(ROWS.update().where(ROWS.c.idea_id == idea.id).values(state=idea.state))
 
     def forget_sealed(self, session: Session, idea_id: uuid.UUID) -> None:
         """After shredding: index the idea's latest version with its clear fields only.
@@ -107,10 +105,8 @@ class Indexer:
     def unindexed(self, session: Session) -> int:
         """How many ideas the index holds nothing for (every idea, after upgrading to the
         first version with search, until `registry search reindex`)."""
-        latest = select(IdeaVersion.id).join(
-            Idea, and_(Idea.id == IdeaVersion.idea_id, Idea.latest_version == IdeaVersion.number)
-        )
-        return len(set(session.scalars(latest)) - self.backend.indexed_versions(session))
+        latest = set(session.scalars(select(IdeaVersion.id).join(Idea, _is_latest())))
+        return len(latest - self.backend.indexed_versions(session))
 
     # -- rebuilding and checking ------------------------------------------------
 
@@ -188,7 +184,7 @@ class Indexer:
             after = versions[-1].idea_id
         for version_id in sorted(self.backend.indexed_versions(session) - latest):
             differences += [Difference(version_id, scope, "unexpected") for scope in Scope]
-        rows = set(session.scalars(select(IndexedIdea.version_id)))
+        rows = set(session.scalars(select(ROWS.c.version_id)))
         differences += [Difference(v, None, "unexpected") for v in sorted(rows - latest)]
         # The engine's own check may need the write lock (FTS5's is an INSERT): a
         # transaction of its own that waits for it, then writes nothing.
@@ -237,12 +233,12 @@ class Indexer:
         session.execute(insert(SearchWord.__table__).on_conflict_do_nothing(), rows)
 
 
+def _is_latest():
+    return and_(Idea.id == IdeaVersion.idea_id, Idea.latest_version == IdeaVersion.number)
+
+
 def _latest():
-    return (
-        select(IdeaVersion)
-        .join(Idea, and_(Idea.id == IdeaVersion.idea_id, Idea.latest_version == IdeaVersion.number))
-        .options(contains_eager(IdeaVersion.idea))
-    )
+    return select(IdeaVersion).join(Idea, _is_latest()).options(contains_eager(IdeaVersion.idea))
 
 
 def _row(version: IdeaVersion) -> dict:
@@ -266,11 +262,11 @@ def _remove_rows(session: Session, idea_ids: list[uuid.UUID]) -> None:
 
 
 def _row_differences(session: Session, versions: list[IdeaVersion]) -> list[Difference]:
-    columns = [IndexedIdea.__table__.c[name] for name in _row(versions[0])]
+    columns = [ROWS.c[name] for name in _row(versions[0])]
     stored = {
         row.version_id: dict(row._mapping)
         for row in session.execute(
-            select(*columns).where(IndexedIdea.version_id.in_([v.id for v in versions]))
+            select(*columns).where(ROWS.c.version_id.in_([v.id for v in versions]))
         )
     }
     found = []
