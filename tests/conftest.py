@@ -8,8 +8,12 @@ rolled back at its end.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import secrets
+import shutil
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -22,6 +26,8 @@ import click
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -35,6 +41,7 @@ from registry.alliance.services import person_by_email
 from registry.auth.tokens import person_token
 from registry.cli import main
 from registry.db import db
+from registry.evidence.jcs import canonicalize
 from registry.evidence.keys import register_keys
 from registry.instance import create_keys
 from tests.pg_available import conninfo
@@ -287,6 +294,41 @@ def make_idea(client: FlaskClient, auth) -> Callable[..., dict]:
         return response.json
 
     return make
+
+
+@pytest.fixture
+def check_token_with_openssl(client: FlaskClient, tmp_path: Path) -> Callable[[dict], None]:
+    """A check of a receipt by `openssl ts -verify` alone, as an auditor would run it with
+    the TSA chain from /api/v1/keys: its first time-stamp token covers the statement's
+    digest, and the same recipe refuses another statement's."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("openssl is required: receipts promise it can check their tokens")
+
+    def check(receipt: dict) -> None:
+        timestamp = next(k for k in client.get("/api/v1/keys").json["keys"] if "x5c" in k)
+        tsa_pem, root_pem = (
+            x509.load_der_x509_certificate(base64.b64decode(der)).public_bytes(Encoding.PEM)
+            for der in timestamp["x5c"]
+        )
+        token = base64.b64decode(receipt["timestamps"][0]["token"])
+        (tmp_path / "token.tsr").write_bytes(token)
+        (tmp_path / "tsa.pem").write_bytes(tsa_pem)
+        (tmp_path / "root.pem").write_bytes(root_pem)
+        digest = hashlib.sha256(canonicalize(receipt["statement"])).hexdigest()
+        command = [
+            openssl, "ts", "-verify", "-digest", digest, "-in", "token.tsr", "-token_in",
+            "-CAfile", "root.pem", "-untrusted", "tsa.pem",
+        ]  # fmt: skip
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "Verification: OK" in done.stdout
+        command[4] = hashlib.sha256(b"another statement").hexdigest()
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+        assert done.returncode != 0
+        assert "Verification: FAILED" in done.stdout
+
+    return check
 
 
 @pytest.fixture

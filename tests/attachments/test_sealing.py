@@ -20,6 +20,7 @@ from registry.ip.models import IdeaVersion
 from registry.sealing.crypto import SealError
 from registry.sealing.service import ShreddedError
 from tests.attachments.conftest import PAT, PDF, attachments_path, multipart
+from tests.markers import postgresql_rows_holding
 
 
 @pytest.fixture
@@ -207,22 +208,5 @@ def test_no_plaintext_of_a_sealed_attachment_is_in_any_postgresql_table(make_ide
     idea = make_idea(title=f"Title {clear}", sensitivity="commercial")
     attach(idea["id"], filename=f"plan {marker}.pdf", content=PDF[1] + marker.encode())
 
-    def rows_holding(word: str) -> int:
-        found = 0
-        tables = db.session.scalars(
-            text(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-            )
-        )
-        for table in list(tables):
-            # A row as text; bytea columns show as hex, so look for the hex too. The
-            # table names come from information_schema, not from input.
-            query = f'SELECT count(*) FROM "{table}" t WHERE t::text LIKE :a OR t::text LIKE :b'  # noqa: S608
-            found += db.session.scalar(
-                text(query), {"a": f"%{word}%", "b": f"%{word.encode().hex()}%"}
-            )
-        return found
-
-    assert rows_holding(clear) >= 1
-    assert rows_holding(marker) == 0
+    assert postgresql_rows_holding(db.session, clear) >= 1
+    assert postgresql_rows_holding(db.session, marker) == 0

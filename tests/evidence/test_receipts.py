@@ -7,7 +7,6 @@ import copy
 import hashlib
 import re
 import shutil
-import subprocess
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -780,32 +779,8 @@ def test_a_reader_without_openings_can_verify_all_but_content(make_idea, client,
     assert "no openings" in report.result("content").detail
 
 
-def test_receipt_token_verifies_with_openssl(make_idea, client, tmp_path):
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.fail("openssl is required: receipts promise it can check their tokens")
-    receipt = make_idea()["receipt"]
-    timestamp = next(k for k in client.get("/api/v1/keys").json["keys"] if "x5c" in k)
-    tsa_pem, root_pem = (
-        x509.load_der_x509_certificate(base64.b64decode(der)).public_bytes(Encoding.PEM)
-        for der in timestamp["x5c"]
-    )
-    (tmp_path / "token.tsr").write_bytes(base64.b64decode(receipt["timestamps"][0]["token"]))
-    (tmp_path / "tsa.pem").write_bytes(tsa_pem)
-    (tmp_path / "root.pem").write_bytes(root_pem)
-    digest = hashlib.sha256(canonicalize(receipt["statement"])).hexdigest()
-    command = [
-        openssl, "ts", "-verify", "-digest", digest, "-in", "token.tsr", "-token_in",
-        "-CAfile", "root.pem", "-untrusted", "tsa.pem",
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
-    assert "Verification: OK" in result.stdout
-    # And the same recipe refuses another statement's digest.
-    command[4] = hashlib.sha256(b"another statement").hexdigest()
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
-    assert result.returncode != 0
-    assert "Verification: FAILED" in result.stdout
+def test_receipt_token_verifies_with_openssl(make_idea, check_token_with_openssl):
+    check_token_with_openssl(make_idea()["receipt"])
 
 
 def test_tsa_certificates_endpoint_serves_the_keysets_chain(client):

@@ -17,16 +17,15 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
 
 from registry.alliance.services import person_by_email
 from registry.auth.tokens import person_token
 from registry.db import db
+from tests.markers import ENCODINGS, postgresql_rows_holding
 from tests.search.probes import ids, search, typo, word
 
 PAT = "pat@northside.example"  # Northside, owner of the ideas below
 QUINN = "quinn@riverside.example"  # another provider: reads the commercial abstract only
-ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be")
 
 
 def _headers(app: Flask, email: str) -> dict[str, str]:
@@ -140,26 +139,9 @@ def test_no_searched_sealed_word_is_in_any_postgresql_table(app, caplog):
     caplog.set_level(logging.DEBUG, logger="registry")
     markers, clear = _exercise(app)
 
-    def rows_holding(word_: str) -> int:
-        found = 0
-        relations = db.session.scalars(
-            text(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' "
-                "UNION SELECT matviewname FROM pg_matviews WHERE schemaname = current_schema()"
-            )
-        )
-        # A row as text; bytea columns show as hex, so look for the hex of each encoding
-        # too. The relation names come from the catalogue, not from input.
-        needles = [word_] + [word_.encode(e).hex() for e in ENCODINGS]
-        for relation in list(relations):
-            query = f'SELECT count(*) FROM "{relation}" t WHERE t::text LIKE ANY(:needles)'  # noqa: S608
-            found += db.session.scalar(text(query), {"needles": [f"%{n}%" for n in needles]})
-        return found
-
-    assert rows_holding(clear) >= 1
+    assert postgresql_rows_holding(db.session, clear) >= 1
     for field, marker in markers.items():
-        assert rows_holding(marker) == 0, field
+        assert postgresql_rows_holding(db.session, marker) == 0, field
     contents = _read(list(Path(app.instance_path).rglob("*")))
     if _outside_the_database(app.config["REGISTRY"]["SEARCH_BACKEND"]):
         assert _found(contents, clear), "the scan sees what the index wrote"
