@@ -59,7 +59,10 @@ def init() -> None:
         # (it has neither the KEKs nor the search key).
         unindexed = app.extensions["registry.search"].unindexed(db.session)
     if unindexed:
-        click.echo(f"the search index lacks {unindexed} ideas: run `registry search reindex`")
+        click.echo(
+            f"the search index is empty but the register holds {unindexed} ideas: "
+            "run `registry search reindex`"
+        )
 
 
 def _require_demo(app) -> None:

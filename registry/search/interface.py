@@ -129,5 +129,8 @@ class SearchIndex(Protocol):
     def indexed_versions(self, session: Session) -> set[int]:
         """The versions the index holds entries for."""
 
+    def empty(self, session: Session) -> bool:
+        """Whether the index holds no entry at all (cheap: it reads at most one)."""
+
     def verify(self, session: Session) -> list[str]:
         """Problems the engine finds in its own structures (empty when there are none)."""

@@ -154,6 +154,9 @@ class PostgresIndex:
     def indexed_versions(self, session: Session) -> set[int]:
         return set(session.scalars(select(ENTRIES.c.version_id).distinct()))
 
+    def empty(self, session: Session) -> bool:
+        return session.scalar(select(ENTRIES.c.version_id).limit(1)) is None
+
     def verify(self, session: Session) -> list[str]:
         return []  # PostgreSQL checks its own GIN index; nothing to ask it here
 

@@ -101,6 +101,9 @@ class SQLiteIndex:
     def indexed_versions(self, session: Session) -> set[int]:
         return set(session.scalars(select(FTS.c.rowid.op("/")(2)).distinct()))
 
+    def empty(self, session: Session) -> bool:
+        return session.scalar(select(FTS.c.rowid).limit(1)) is None
+
     def verify(self, session: Session) -> list[str]:
         # FTS5 checks that its inverted index agrees with the columns it stores. The
         # check is written as an INSERT: it needs the write lock (see Indexer.check).

@@ -280,6 +280,11 @@ class WhooshIndex:
         with self._searcher() as searcher:
             return {_parse_key(f["entry"])[0] for f in searcher.all_stored_fields()}
 
+    def empty(self, session: Session) -> bool:
+        self.drain(session)
+        with self._searcher() as searcher:
+            return searcher.doc_count() == 0
+
     def verify(self, session: Session) -> list[str]:
         """The folder's mode, one entry per key, and every entry's postings (the words
         and positions phrases use) the tokens of the document it stores."""

@@ -80,13 +80,16 @@ def test_an_emptied_index_is_rebuilt(make_instance):
         ideas = db.session.scalar(select(func.count()).select_from(Idea))
     result = instance.run(main, "init")  # what an operator runs to upgrade: it says so
     assert result.exit_code == 0, result.output
-    assert f"the search index lacks {ideas} ideas: run `registry search reindex`" in result.output
+    assert (
+        f"the search index is empty but the register holds {ideas} ideas: "
+        "run `registry search reindex`"
+    ) in result.output
     result = instance.run(main, "search", "check")
     assert result.exit_code == 1
     assert "missing: full entry" in result.output
     assert instance.run(main, "search", "reindex").exit_code == 0
     assert instance.run(main, "search", "check").exit_code == 0
-    assert "the search index lacks" not in instance.run(main, "init").output
+    assert "the search index is empty" not in instance.run(main, "init").output
 
 
 def test_without_its_search_key_the_registry_does_not_start(make_instance):

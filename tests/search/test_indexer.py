@@ -194,6 +194,16 @@ def test_check_finds_missing_and_unexpected_entries(app, make_idea, add_version_
     ]
 
 
+def test_an_index_is_empty_only_without_entries(app, make_idea):
+    make_idea(sensitivity="alliance")
+    with app.app_context():
+        backend = app.extensions["registry.search"].backend
+        assert not backend.empty(db.session)
+        backend.remove(db.session, backend.indexed_versions(db.session))
+        assert backend.empty(db.session)
+        db.session.rollback()
+
+
 def test_check_finds_a_search_row_that_differs_from_the_register(app, make_idea, find):
     """A search row is what the access filter reads: one that says public for a
     confidential idea is found by check, and a reindex writes it again."""
