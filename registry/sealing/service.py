@@ -108,9 +108,7 @@ class Sealing:
         if not any(fields.values()):
             return {}
         data_keys = {
-            row.version_id: crypto.unwrap(
-                self.keks.get(row.kek_id), row.kek_id, row.version_id, row.wrapped
-            )
+            row.version_id: self._unwrap(row)
             for row in session.scalars(select(DataKey).where(DataKey.version_id.in_(fields)))
         }
         rows = session.execute(
@@ -182,7 +180,12 @@ class Sealing:
         row = session.get(DataKey, version_id)
         if row is None:
             raise ShreddedError(f"version {version_id} was shredded: its data key is deleted")
-        return crypto.unwrap(self.keks.get(row.kek_id), row.kek_id, version_id, row.wrapped)
+        return self._unwrap(row)
+
+    def _unwrap(self, row: DataKey) -> bytes:
+        """A data key, unwrapped with its KEK. Raises :class:`SealError` if this host does
+        not hold the KEK or the wrapped key does not open under it."""
+        return crypto.unwrap(self.keks.get(row.kek_id), row.kek_id, row.version_id, row.wrapped)
 
     @staticmethod
     def shred(session: Session, idea_id: uuid.UUID) -> int:
@@ -218,9 +221,7 @@ class Sealing:
             if not rows:
                 return done
             for row in rows:
-                data_key = crypto.unwrap(
-                    self.keks.get(row.kek_id), row.kek_id, row.version_id, row.wrapped
-                )
+                data_key = self._unwrap(row)
                 row.wrapped = crypto.wrap(new, kek_id, row.version_id, data_key)
                 row.kek_id = kek_id
             session.commit()
