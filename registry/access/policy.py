@@ -185,17 +185,19 @@ def visible(
     principal: Principal,
     sensitivity: ColumnElement,
     action: Action = Action.LIST,
-    at: datetime | None = None,
+    at: datetime | ColumnElement[datetime] | None = None,
     *,
     recorded: bool = True,
     idea: IdeaColumns = IDEAS,
 ):
     """The SQL condition, over ``Idea`` (or the columns ``idea`` names) and a version's
     ``sensitivity`` column, that holds exactly where :func:`allowed` would allow
-    ``action`` (grants as of ``at``, by default now). ``recorded=False``: only through
-    relations not in :data:`RECORDED`, i.e. where doing it goes in no access log (search
-    matches bodies only there)."""
-    at = at or utcnow()
+    ``action`` (grants as of ``at``, by default now). ``at`` may be a bound parameter, for
+    a statement kept and run again later (search's): the caller then gives it the time
+    of each run. ``recorded=False``: only through relations not in :data:`RECORDED`, i.e.
+    where doing it goes in no access log (search matches bodies only there)."""
+    if at is None:
+        at = utcnow()
     conditions = []
     for relation in Relation:
         if not recorded and relation in RECORDED:
@@ -208,7 +210,7 @@ def visible(
 
 
 def _holds(
-    principal: Principal, relation: Relation, at: datetime, idea: IdeaColumns
+    principal: Principal, relation: Relation, at: datetime | ColumnElement, idea: IdeaColumns
 ) -> ColumnElement | None:
     """SQL for 'principal holds relation to the idea', or None where they never do."""
     if relation is Relation.ANYONE:

@@ -95,12 +95,15 @@ class Grant(UUIDPrimaryKey, db.Model):
         return GrantStatus.ACTIVE
 
 
-def active(at: datetime) -> ColumnElement[bool]:
-    """SQL: the grant is neither revoked nor expired at ``at``."""
+def active(at: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """SQL: the grant is neither revoked nor expired at ``at`` (a time, or a bound
+    parameter that will hold one)."""
     return and_(Grant.revoked_at.is_(None), or_(Grant.expires_at.is_(None), Grant.expires_at > at))
 
 
-def active_grants_to(principal: Principal, at: datetime) -> ColumnElement[bool]:
+def active_grants_to(
+    principal: Principal, at: datetime | ColumnElement[datetime]
+) -> ColumnElement[bool]:
     """SQL: the grant is active at ``at`` and names ``principal``: their person, an
     organisation they are a member or CCG staff of, or a group they are in.
 

@@ -15,7 +15,7 @@ the access filter still runs inside the one query that finds hits, counts and fa
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,12 +77,30 @@ class Query:
     excluded: tuple[Item, ...] = ()
 
 
+def shape(query: Query) -> Query:
+    """``query`` with its words left out: its groups, items and phrase lengths, all that a
+    backend's SQL for it may depend on (:meth:`SearchIndex.matches`)."""
+
+    def blank(item: Item) -> Item:
+        return Word("") if isinstance(item, Word) else Phrase((Word(""),) * len(item.words))
+
+    return Query(
+        tuple(tuple(blank(i) for i in group) for group in query.required),
+        tuple(blank(i) for i in query.excluded),
+    )
+
+
 @dataclass(frozen=True)
 class Matches:
     """The index entries that match a query, one row each, as parts of a SELECT: the
     service selects from ``source`` where ``condition`` holds, joins ``version_id`` to
     ``idea_versions``, keeps the rows whose ``scope`` is the one the searcher may match
     each idea on, and orders by ``score`` (computed only for the rows kept).
+
+    The SQL depends only on the query's :func:`shape`; its words, and anything else
+    that changes from one query to the next, are bound parameters whose values are in
+    ``parameters``. So the service can keep the statement it builds around them and run
+    it again for another query of the same shape, with that query's parameters.
 
     A higher score is more relevant: the title weighs more than the summary, the summary
     more than the tags, the tags more than the body. A score depends on the entry and the
@@ -95,6 +113,7 @@ class Matches:
     version_id: ColumnElement[int]
     scope: ColumnElement[int]
     score: ColumnElement[float]
+    parameters: Mapping[str, object]
 
 
 @dataclass(frozen=True)
@@ -118,10 +137,12 @@ class SearchIndex(Protocol):
     def remove(self, session: Session, version_ids: Collection[int]) -> None:
         """Forget every entry of these versions."""
 
-    def matches(self, session: Session, query: Query) -> Matches:
+    def matches(self, session: Session, query: Query, name: str) -> Matches:
         """The entries matching ``query``, as SQL the search service joins to the
         register and filters in the same statement (see :class:`Matches`). Every word
-        matches its text or its blind term; the backend quotes every term itself."""
+        matches its text or its blind term; the backend quotes every term itself. The
+        names of its bound parameters start with ``name``, so that several matches can
+        sit in one statement."""
 
     def differences(self, session: Session, expected: Sequence[Document]) -> list[Difference]:
         """Which of ``expected`` the index lacks ("missing") or holds otherwise ("differs")."""

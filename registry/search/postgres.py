@@ -28,7 +28,6 @@ from sqlalchemy import (
     column,
     func,
     insert,
-    literal,
     literal_column,
     select,
     values,
@@ -105,8 +104,8 @@ class PostgresIndex:
         if version_ids:
             session.execute(ENTRIES.delete().where(ENTRIES.c.version_id.in_(list(version_ids))))
 
-    def matches(self, session: Session, query: Query) -> Matches:
-        tsquery = compile_tsquery(query)
+    def matches(self, session: Session, query: Query, name: str) -> Matches:
+        tsquery, parameters = compile_tsquery(query, name)
         return Matches(
             source=ENTRIES,
             condition=ENTRIES.c.document.op("@@")(tsquery),
@@ -114,6 +113,7 @@ class PostgresIndex:
             scope=ENTRIES.c.scope,
             # ts_rank_cd reads the entry alone: no statistics of other entries.
             score=func.ts_rank_cd(RANK_WEIGHTS, ENTRIES.c.document, tsquery),
+            parameters=parameters,
         )
 
     def differences(self, session: Session, expected: Sequence[Document]) -> list[Difference]:
@@ -161,27 +161,28 @@ class PostgresIndex:
         return []  # PostgreSQL checks its own GIN index; nothing to ask it here
 
 
-def compile_tsquery(query: Query) -> ColumnElement:
+def compile_tsquery(query: Query, name: str) -> tuple[ColumnElement, dict[str, str]]:
     """The tsquery for ``query``: each word as its stemmed text OR its blind term, each
-    phrase as both phrases, all from bound parameters."""
+    phrase as both phrases, all from bound parameters (``name`` and a number), and their
+    values."""
+    parameters: dict[str, str] = {}
+
+    def bound(value: str) -> ColumnElement:
+        key = f"{name}_{len(parameters)}"
+        parameters[key] = value
+        return bindparam(key, type_=Text)
 
     def item(it: Item) -> ColumnElement:
-        if isinstance(it, Word):
-            plain = func.plainto_tsquery(ENGLISH, literal(it.text, Text))
-            blind = func.plainto_tsquery(SIMPLE, literal(it.blind, Text))
-        else:
-            plain = func.phraseto_tsquery(
-                ENGLISH, literal(" ".join(w.text for w in it.words), Text)
-            )
-            blind = func.phraseto_tsquery(
-                SIMPLE, literal(" ".join(w.blind for w in it.words), Text)
-            )
+        words = (it,) if isinstance(it, Word) else it.words
+        to_tsquery = func.plainto_tsquery if isinstance(it, Word) else func.phraseto_tsquery
+        plain = to_tsquery(ENGLISH, bound(" ".join(w.text for w in words)))
+        blind = to_tsquery(SIMPLE, bound(" ".join(w.blind for w in words)))
         return func.tsquery_or(plain, blind)
 
     def either(items) -> ColumnElement:
         return reduce(func.tsquery_or, (item(i) for i in items))
 
     required = reduce(func.tsquery_and, (either(group) for group in query.required))
-    if not query.excluded:
-        return required
-    return func.tsquery_and(required, func.tsquery_not(either(query.excluded)))
+    if query.excluded:
+        required = func.tsquery_and(required, func.tsquery_not(either(query.excluded)))
+    return required, parameters

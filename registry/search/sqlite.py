@@ -18,7 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import Integer, bindparam, case, column, func, literal_column, select, table, text
+from sqlalchemy import (
+    Integer,
+    Text,
+    bindparam,
+    case,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -61,7 +72,7 @@ class SQLiteIndex:
         for start in range(0, len(rowids), 500):
             session.execute(FTS.delete().where(FTS.c.rowid.in_(rowids[start : start + 500])))
 
-    def matches(self, session: Session, query: Query) -> Matches:
+    def matches(self, session: Session, query: Query, name: str) -> Matches:
         fts = literal_column("search_fts")
 
         def holds(field: str) -> object:
@@ -72,10 +83,11 @@ class SQLiteIndex:
         score = holds("title") + holds("summary") + holds("tags") + holds("body")
         return Matches(
             source=FTS,
-            condition=fts.op("MATCH")(bindparam("fts", compile_fts(query), unique=True)),
+            condition=fts.op("MATCH")(bindparam(name, type_=Text)),
             version_id=FTS.c.rowid.op("/")(2),
             scope=FTS.c.rowid.op("%")(2),
             score=score,
+            parameters={name: compile_fts(query)},
         )
 
     def differences(self, session: Session, expected: Sequence[Document]) -> list[Difference]:

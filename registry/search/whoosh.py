@@ -247,20 +247,21 @@ class WhooshIndex:
 
     # -- reading ------------------------------------------------------------------
 
-    def matches(self, session: Session, query: Query) -> Matches:
+    def matches(self, session: Session, query: Query, name: str) -> Matches:
         self.drain(session)
         rows = []
         with self._searcher() as searcher:
             for docnum, score in searcher.search(compile_query(query), limit=None).items():
                 version_id, scope = _parse_key(searcher.stored_fields(docnum)["entry"])
                 rows.append({"version_id": version_id, "scope": int(scope), "score": score})
-        hits = _as_rows(session, rows)
+        hits = _as_rows(session, name)
         return Matches(
             source=hits,
             condition=true(),
             version_id=hits.c.version_id,
             scope=hits.c.scope,
             score=hits.c.score,
+            parameters={name: json.dumps(rows)},
         )
 
     def differences(self, session: Session, expected: Sequence[Document]) -> list[Difference]:
@@ -449,12 +450,12 @@ def _waiting(bind) -> list[Any]:
     return rows
 
 
-def _as_rows(session: Session, rows: list[dict[str, Any]]) -> FromClause:
-    """``rows`` (version_id, scope, score) as a FROM the database expands from one JSON
-    parameter: no temporary table to create, fill and clean up per connection, one
-    parameter whatever the number of hits, and each call its own, so several can sit in
-    one statement (as "did you mean" puts them)."""
-    payload = bindparam("whoosh_hits", json.dumps(rows), type_=Text, unique=True)
+def _as_rows(session: Session, name: str) -> FromClause:
+    """Rows (version_id, scope, score) as a FROM the database expands from one JSON
+    parameter, ``name``: no temporary table to create, fill and clean up per connection,
+    one parameter whatever the number of hits, and each its own name, so several can sit
+    in one statement (as "did you mean" puts them)."""
+    payload = bindparam(name, type_=Text)
     if session.get_bind().dialect.name == "postgresql":
         return (
             func.jsonb_to_recordset(cast(payload, JSONB))

@@ -8,7 +8,12 @@ import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from registry.db import db
+from registry.search import service
+from registry.search.interface import Item, Phrase, Query, Word
+from registry.search.query import parse
 from tests.search.conftest import ADAM, AUDREY, CAROL, FRAN, PAT, QUINN, ids
 
 
@@ -185,6 +190,61 @@ def test_a_grantee_finds_a_shared_idea_by_its_abstract_only(client, auth, make_i
     assert "body" not in page["items"][0]
     assert page["items"][0]["snippet"]["field"] == "title"
     assert find(QUINN, q=body)["total"] == 0
+
+
+def test_a_kept_statement_checks_grants_at_the_time_of_each_search(
+    client, auth, make_idea, find, monkeypatch
+):
+    # The service keeps a statement per searcher and shape of search and runs it again:
+    # the time grants are checked at must be each search's, not the first one's.
+    title = word()
+    idea = make_idea(title=f"Shared {title}", sensitivity="confidential")
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    granted = client.post(
+        f"/api/v1/ideas/{idea['id']}/grants",
+        json={"person": QUINN, "expires_at": expires.isoformat()},
+        headers=auth(PAT),
+    )
+    assert granted.status_code == 201, granted.json
+    assert ids(find(QUINN, q=title)) == [idea["id"]]
+    kept = len(service._KEPT)
+    monkeypatch.setattr(service, "utcnow", lambda: expires + timedelta(seconds=1))
+    assert find(QUINN, q=title)["total"] == 0
+    assert len(service._KEPT) == kept  # the same statement ran
+
+
+def test_a_kept_statement_finds_each_search_s_own_words(public, find):
+    first, second = public(summary=word()), public(summary=word())
+    for idea in (first, second, first):  # one shape: one statement, three runs
+        assert ids(find(q=idea["summary"], origin="provider")) == [idea["id"]]
+
+
+def test_a_backend_s_sql_depends_on_the_shape_of_a_query_not_its_words(app):
+    indexer = app.extensions["registry.search"]
+
+    def blind(item: Item) -> Item:
+        if isinstance(item, Word):
+            return Word(item.text, indexer.key.term(item.text))
+        return Phrase(tuple(blind(w) for w in item.words))
+
+    def compiled(text: str) -> tuple[str, dict]:
+        parsed = parse(text)
+        query = Query(
+            tuple(tuple(blind(i) for i in group) for group in parsed.required),
+            tuple(blind(i) for i in parsed.excluded),
+        )
+        found = indexer.backend.matches(db.session, query, "q")
+        statement = select(found.version_id, found.scope, found.score).select_from(found.source)
+        sql = statement.where(found.condition).compile(dialect=db.session.get_bind().dialect)
+        return str(sql), dict(found.parameters)
+
+    with app.app_context():
+        one, one_values = compiled('frailty "care home" OR falls -hospital')
+        other, other_values = compiled('diabetes "social prescribing" OR stroke -ward')
+    assert one == other
+    assert one_values.keys() == other_values.keys()
+    assert all(name.startswith("q") for name in one_values)
+    assert not any(w in one for w in ("frailty", "care", "falls", "hospital"))
 
 
 def test_only_the_latest_version_is_found(client, auth, make_idea, find):
