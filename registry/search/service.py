@@ -504,8 +504,14 @@ def _candidates(starts: frozenset[str]) -> re.Pattern:
 
 
 def _window(field: str, text: str, found: list[tuple[int, int]]) -> Snippet:
-    tokens = [match.span() for match in WORD.finditer(text)]
-    first = next(i for i, t in enumerate(tokens) if t[1] > found[0][0])
+    tokens, first = [], None
+    for match in WORD.finditer(text):  # up to one word past the window
+        tokens.append(match.span())
+        if first is None and match.end() > found[0][0]:
+            first = len(tokens) - 1
+        if first is not None and len(tokens) > max(0, first - SNIPPET_BEFORE) + SNIPPET_WORDS:
+            break
+    assert first is not None  # found is in text
     lo = max(0, first - SNIPPET_BEFORE)
     hi = min(len(tokens), lo + SNIPPET_WORDS)
     start = 0 if lo == 0 else tokens[lo][0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import (
+    ColumnElement,
     Integer,
     Text,
     bindparam,
@@ -47,6 +48,18 @@ from registry.search.interface import (
 FTS = table("search_fts", column("rowid", Integer), *(column(f) for f in FIELDS))
 WEIGHTS = {"title": 8, "summary": 4, "tags": 2, "body": 1}
 SQLITE_CORRUPT = 11  # and its extended codes, such as SQLITE_CORRUPT_VTAB
+_FTS = literal_column("search_fts")  # the table itself, as FTS5's MATCH and bm25 name it
+
+
+def _holds(field: str) -> ColumnElement[int]:
+    """The field's weight if a phrase of the query is in it: bm25 weighing this column
+    alone is zero unless one is."""
+    only = [1.0 if f == field else 0.0 for f in FIELDS]
+    return case((func.bm25(_FTS, *only) < 0, WEIGHTS[field]), else_=0)
+
+
+# The same for every query: built once.
+SCORE = _holds("title") + _holds("summary") + _holds("tags") + _holds("body")
 _INSERT = text(
     "INSERT INTO search_fts (rowid, title, summary, tags, body) "
     "VALUES (:rowid, :title, :summary, :tags, :body)"
@@ -73,20 +86,12 @@ class SQLiteIndex:
             session.execute(FTS.delete().where(FTS.c.rowid.in_(rowids[start : start + 500])))
 
     def matches(self, session: Session, query: Query, name: str) -> Matches:
-        fts = literal_column("search_fts")
-
-        def holds(field: str) -> object:
-            # bm25 weighing this column alone is zero unless a phrase of the query is in it.
-            only = [1.0 if f == field else 0.0 for f in FIELDS]
-            return case((func.bm25(fts, *only) < 0, WEIGHTS[field]), else_=0)
-
-        score = holds("title") + holds("summary") + holds("tags") + holds("body")
         return Matches(
             source=FTS,
-            condition=fts.op("MATCH")(bindparam(name, type_=Text)),
+            condition=_FTS.op("MATCH")(bindparam(name, type_=Text)),
             version_id=FTS.c.rowid.op("/")(2),
             scope=FTS.c.rowid.op("%")(2),
-            score=score,
+            score=SCORE,
             parameters={name: compile_fts(query)},
         )
 
