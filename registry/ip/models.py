@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from registry.alliance.models import Group, Organisation, Person, _enum
@@ -93,6 +93,9 @@ class IdeaVersion(db.Model):
 
 class VersionTag(db.Model):
     __tablename__ = "version_tags"
+    # Search's tag facet reads the tags of every idea found by version: this index holds
+    # both, so it never reads the table.
+    __table_args__ = (Index("ix_version_tags_version_id_tag", "version_id", "tag"),)
 
     version_id: Mapped[int] = mapped_column(ForeignKey("idea_versions.id"), primary_key=True)
     position: Mapped[int] = mapped_column(primary_key=True)
