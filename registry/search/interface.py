@@ -132,7 +132,8 @@ class SearchIndex(Protocol):
     name: str
 
     def put(self, session: Session, documents: Sequence[Document]) -> None:
-        """Store ``documents``, replacing whatever the index held for their versions."""
+        """Store ``documents``, each in place of any entry of the same version and scope
+        the index held (an idea's two entries are always put together)."""
 
     def remove(self, session: Session, version_ids: Collection[int]) -> None:
         """Forget every entry of these versions."""

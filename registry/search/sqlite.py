@@ -61,7 +61,7 @@ def _holds(field: str) -> ColumnElement[int]:
 # The same for every query: built once.
 SCORE = _holds("title") + _holds("summary") + _holds("tags") + _holds("body")
 _INSERT = text(
-    "INSERT INTO search_fts (rowid, title, summary, tags, body) "
+    "INSERT OR REPLACE INTO search_fts (rowid, title, summary, tags, body) "
     "VALUES (:rowid, :title, :summary, :tags, :body)"
 )
 
@@ -76,8 +76,7 @@ class SQLiteIndex:
     name = "sqlite"
 
     def put(self, session: Session, documents: Sequence[Document]) -> None:
-        self.remove(session, {d.version_id for d in documents})
-        if documents:
+        if documents:  # an entry's rowid is its version and scope: REPLACE replaces it
             session.execute(_INSERT, [_row(d) for d in documents])
 
     def remove(self, session: Session, version_ids: Collection[int]) -> None:

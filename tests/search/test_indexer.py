@@ -172,6 +172,15 @@ def test_check_finds_a_tampered_entry(app, make_idea):
     assert report.differences == [Difference(version, Scope.FULL, "differs")]
 
 
+def test_putting_an_entry_again_replaces_it_whole(app, make_idea, find):
+    old = word()
+    idea = make_idea(body=f"Body {old}", sensitivity="public")
+    _tamper(app, _version_id(app, idea))  # its full entry put again, with another body
+    assert find(q=old)["total"] == 0
+    assert ids(find(q="tampered")) == [idea["id"]]
+    assert _check(app).problems == []  # e.g. FTS5's own integrity-check
+
+
 def test_check_finds_missing_and_unexpected_entries(app, make_idea, add_version_):
     missing = make_idea(sensitivity="alliance")
     stale = make_idea(sensitivity="alliance")
