@@ -27,12 +27,11 @@ from sqlalchemy import (
     cast,
     column,
     func,
-    insert,
     literal_column,
     select,
     values,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSVECTOR, insert
 from sqlalchemy.orm import Session
 
 from registry.search.interface import (
@@ -83,10 +82,15 @@ def _params(document: Document) -> dict[str, object]:
     return row
 
 
-_INSERT = insert(ENTRIES).values(
+_NEW = insert(ENTRIES).values(
     version_id=bindparam("v_id"),
     scope=bindparam("v_scope"),
     document=_vector({f: (bindparam(f), bindparam(f"{f}_config")) for f in FIELDS}),
+)
+# An entry put again replaces the one of the same version and scope (its primary key).
+_PUT = _NEW.on_conflict_do_update(
+    index_elements=[ENTRIES.c.version_id, ENTRIES.c.scope],
+    set_={"document": _NEW.excluded.document},
 )
 
 
@@ -96,9 +100,8 @@ class PostgresIndex:
     name = "postgresql"
 
     def put(self, session: Session, documents: Sequence[Document]) -> None:
-        self.remove(session, {d.version_id for d in documents})
         if documents:
-            session.execute(_INSERT, [_params(d) for d in documents])
+            session.execute(_PUT, [_params(d) for d in documents])
 
     def remove(self, session: Session, version_ids: Collection[int]) -> None:
         if version_ids:
