@@ -66,6 +66,13 @@ NOW, LIMIT, OFFSET = "now", "page_limit", "page_offset"
 KEPT_STATEMENTS = 128
 _KEPT: dict[Hashable, Executable] = {}
 _KEEPING = threading.Lock()  # a threaded server's requests keep statements side by side
+# A page's versions, loaded as the ideas list loads them.
+_PAGE = (
+    select(IdeaVersion)
+    .join(IdeaVersion.idea)
+    .options(*AS_LISTED)
+    .where(IdeaVersion.id.in_(bindparam("versions", expanding=True)))
+)
 
 
 @dataclass(frozen=True)
@@ -262,15 +269,8 @@ class Search:
     ) -> list[Hit]:
         if not placed:
             return []
-        found = {
-            v.id: v
-            for v in self.session.scalars(
-                select(IdeaVersion)
-                .join(IdeaVersion.idea)
-                .options(*AS_LISTED)
-                .where(IdeaVersion.id.in_([version_id for version_id, _ in placed]))
-            )
-        }
+        loaded = self.session.scalars(_PAGE, {"versions": [v for v, _ in placed]})
+        found = {v.id: v for v in loaded}
         versions = [found[version_id] for version_id, _ in placed]
         shown = self.register.listed(principal, versions)
         return [
@@ -504,23 +504,38 @@ def _candidates(starts: frozenset[str]) -> re.Pattern:
 
 
 def _window(field: str, text: str, found: list[tuple[int, int]]) -> Snippet:
-    tokens, first = [], None
-    for match in WORD.finditer(text):  # up to one word past the window
-        tokens.append(match.span())
-        if first is None and match.end() > found[0][0]:
-            first = len(tokens) - 1
-        if first is not None and len(tokens) > max(0, first - SNIPPET_BEFORE) + SNIPPET_WORDS:
+    """``SNIPPET_WORDS`` words of ``text`` from ``SNIPPET_BEFORE`` words before the first
+    find, with the finds inside them. Reads the text around the find only: the find may
+    be deep in a long body."""
+    hit = found[0][0]  # the start of a word
+    before, more_before = _words_before(text, hit, SNIPPET_BEFORE)
+    spans = list(before)
+    for match in WORD.finditer(text, hit):  # up to one word past the window
+        spans.append(match.span())
+        if len(spans) > SNIPPET_WORDS:
             break
-    assert first is not None  # found is in text
-    lo = max(0, first - SNIPPET_BEFORE)
-    hi = min(len(tokens), lo + SNIPPET_WORDS)
-    start = 0 if lo == 0 else tokens[lo][0]
-    end = len(text) if hi == len(tokens) else tokens[hi - 1][1]
+    shown = spans[:SNIPPET_WORDS]
+    start = shown[0][0] if more_before else 0
+    end = shown[-1][1] if len(spans) > SNIPPET_WORDS else len(text)
     prefix = "… " if start > 0 else ""
     suffix = " …" if end < len(text) else ""
     shift = len(prefix) - start
     marks = tuple((s + shift, e + shift) for s, e in found if s >= start and e <= end)
     return Snippet(field, prefix + text[start:end] + suffix, marks)
+
+
+def _words_before(text: str, end: int, count: int) -> tuple[list[tuple[int, int]], bool]:
+    """The spans of the last ``count`` words before ``end`` (a word's start, or the end
+    of the text), and whether other words come before them."""
+    reach = 256
+    while True:
+        begin = max(0, end - reach)
+        spans = [match.span() for match in WORD.finditer(text, begin, end)]
+        # From the text's start, every word is whole; else one more than wanted is
+        # enough: only the first can be cut in two.
+        if begin == 0 or len(spans) > count:
+            return spans[max(0, len(spans) - count) :] if count else [], len(spans) > count
+        reach *= 4
 
 
 def distance(a: str, b: str, limit: int) -> int:

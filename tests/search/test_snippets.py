@@ -7,7 +7,13 @@ from hypothesis import strategies as st
 
 from registry.search.interface import Query
 from registry.search.query import parse
-from registry.search.service import _window, highlights, merged
+from registry.search.service import (
+    SNIPPET_BEFORE,
+    SNIPPET_WORDS,
+    _window,
+    highlights,
+    merged,
+)
 from registry.search.terms import WORD, stem
 
 
@@ -78,6 +84,40 @@ def test_highlights_agree_with_stemming_every_word(text, query):
     assert highlights(text, parsed) == spans_by_every_word(text, parsed)
 
 
+def window_by_every_word(text: str, found: list[tuple[int, int]]) -> tuple[int, int]:
+    """The plain way: every word of the text, then the window's words counted from the
+    first find. What :func:`_window` must agree with."""
+    tokens = [m.span() for m in WORD.finditer(text)]
+    first = next(i for i, t in enumerate(tokens) if t[1] > found[0][0])
+    lo = max(0, first - SNIPPET_BEFORE)
+    hi = min(len(tokens), lo + SNIPPET_WORDS)
+    start = 0 if lo == 0 else tokens[lo][0]
+    end = len(text) if hi == len(tokens) else tokens[hi - 1][1]
+    return start, end
+
+
+long_texts = st.lists(
+    st.tuples(
+        # Long words too: the window looks back a few hundred characters at first.
+        st.sampled_from(VOCABULARY)
+        | st.text(min_size=1, max_size=60)
+        | st.text(alphabet="ab", min_size=25, max_size=40),
+        st.sampled_from([" ", ", ", "-", "_", ". ", "\u2019", "\n", " \u2014 "]),
+    ),
+    max_size=400,
+).map(lambda parts: "".join(w + sep for w, sep in parts))
+
+
+@settings(max_examples=300, deadline=None)
+@given(long_texts, queries)
+def test_the_window_agrees_with_counting_every_word(text, query):
+    found = highlights(text, parse(query))
+    if not found:
+        return
+    snippet = _window("body", text, found)
+    assert (snippet.text, snippet.highlights) == _expected(text, parse(query))
+
+
 def test_the_window_starts_a_few_words_before_the_first_find():
     text = (
         " ".join(f"w{i}" for i in range(100)) + " frailty " + " ".join("x" * 3 for _ in range(50))
@@ -88,3 +128,22 @@ def test_the_window_starts_a_few_words_before_the_first_find():
     assert snippet.text.endswith(" …")
     ((start, end),) = snippet.highlights
     assert snippet.text[start:end] == "frailty"
+
+
+def test_the_window_counts_back_over_long_words():
+    # 32 characters a word: the first look back (256 characters) holds exactly the
+    # eight words before the find, and there are more before them.
+    words = [f"w{i:02d}" + "a" * 28 for i in range(20)]
+    text = " ".join(words) + " frailty and the rest"
+    snippet = _window("body", text, highlights(text, parse("frailty")))
+    assert snippet.text.startswith(f"… {words[12]} ")
+    assert (snippet.text, snippet.highlights) == _expected(text, parse("frailty"))
+
+
+def _expected(text: str, query: Query) -> tuple[str, tuple[tuple[int, int], ...]]:
+    found = highlights(text, query)
+    start, end = window_by_every_word(text, found)
+    prefix = "… " if start > 0 else ""
+    shift = len(prefix) - start
+    marks = tuple((s + shift, e + shift) for s, e in found if s >= start and e <= end)
+    return prefix + text[start:end] + (" …" if end < len(text) else ""), marks
