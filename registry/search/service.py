@@ -33,6 +33,7 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    false,
     func,
     literal,
     literal_column,
@@ -181,8 +182,6 @@ class Search:
         now = bindparam(NOW, type_=UTCDateTime)
         full = visible(principal, row.sensitivity, Action.READ_BODY, now, recorded=False, idea=idea)
         abstract = visible(principal, row.sensitivity, Action.READ_ABSTRACT, now, idea=idea)
-        # The one entry this searcher may match each idea on: never both.
-        scope = case((full, int(Scope.FULL)), (abstract, int(Scope.ABSTRACT)))
         columns = (
             row.version_id,
             row.idea_id,
@@ -192,6 +191,7 @@ class Search:
             row.registered_at,
         )
         if matches is None:  # a browse: every idea whose abstract they may read
+            scope = case((full, int(Scope.FULL)), else_=int(Scope.ABSTRACT))
             found = select(*columns, scope.label("scope"), literal(0.0).label("score")).where(
                 abstract
             )
@@ -202,7 +202,18 @@ class Search:
                 select(*columns, matches.scope.label("scope"), matches.score.label("score"))
                 .select_from(matches.source)
                 .join(row, row.version_id == matches.version_id)
-                .where(matches.condition, matches.scope == scope)
+                .where(
+                    matches.condition,
+                    # The one entry this searcher may match each idea on, never both.
+                    # Not "scope = CASE ...": PostgreSQL would make that a hash key and
+                    # decide access for every search row the filters leave, not only
+                    # for those the words match.
+                    case(
+                        (full, matches.scope == int(Scope.FULL)),
+                        (abstract, matches.scope == int(Scope.ABSTRACT)),
+                        else_=false(),
+                    ),
+                )
             )
         return found.where(*_filters(filters))
 
