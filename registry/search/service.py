@@ -137,13 +137,7 @@ class Search:
                 facets,
             ),
         )
-        parameters = {
-            **(matches.parameters if matches else {}),
-            **filters,
-            NOW: utcnow(),
-            LIMIT: per_page,
-            OFFSET: (page - 1) * per_page,
-        }
+        parameters = {**_bound(filters, matches), LIMIT: per_page, OFFSET: (page - 1) * per_page}
         placed, total, counts = [], 0, {f: [] for f in FACETS}
         for kind, key, name, number in self.session.execute(statement, parameters):
             if kind == "page":
@@ -317,7 +311,7 @@ class Search:
             return None
         hits = self._hits(principal, matches, filters).subquery()
         found = select(exists(select(hits.c.version_id)))
-        if not self.session.scalar(found, {**matches.parameters, **filters, NOW: utcnow()}):
+        if not self.session.scalar(found, _bound(filters, matches)):
             return None
         return render(corrected)
 
@@ -342,16 +336,15 @@ class Search:
     ) -> set[str]:
         """Which of ``candidates``, searched alone with the request's filters, find ideas
         this searcher may read: in one statement."""
-        checks, parameters = [], {**filters, NOW: utcnow()}
+        checks, each = [], []
         for number, word in enumerate(sorted(candidates)):
             matches = self._matches(self._blind(Query(((Word(word),),))), f"word{number}")
-            assert matches is not None  # a word to find: never a browse
-            parameters.update(matches.parameters)
+            each.append(matches)
             hits = self._hits(principal, matches, filters).subquery()
             checks.append(select(literal(word, String)).where(exists(select(hits.c.version_id))))
         if not checks:
             return set()
-        return set(self.session.scalars(union_all(*checks), parameters))
+        return set(self.session.scalars(union_all(*checks), _bound(filters, *each)))
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -411,6 +404,16 @@ def _filters(values: dict[str, object]) -> list[ColumnElement]:
                 )
             )
     return conditions
+
+
+def _bound(filters: dict[str, object], *matches: Matches | None) -> dict[str, object]:
+    """The values of a search statement's bound parameters: the filters', the matches'
+    and the time grants are checked at, now."""
+    bound = {**filters, NOW: utcnow()}
+    for each in matches:
+        if each is not None:
+            bound.update(each.parameters)
+    return bound
 
 
 def _kept(key: Hashable, build: Callable[[], Executable]) -> Executable:
@@ -519,8 +522,7 @@ def _window(field: str, text: str, found: list[tuple[int, int]]) -> Snippet:
     find, with the finds inside them. Reads the text around the find only: the find may
     be deep in a long body."""
     hit = found[0][0]  # the start of a word
-    before, more_before = _words_before(text, hit, SNIPPET_BEFORE)
-    spans = list(before)
+    spans, more_before = _words_before(text, hit, SNIPPET_BEFORE)
     for match in WORD.finditer(text, hit):  # up to one word past the window
         spans.append(match.span())
         if len(spans) > SNIPPET_WORDS:
@@ -545,7 +547,7 @@ def _words_before(text: str, end: int, count: int) -> tuple[list[tuple[int, int]
         # From the text's start, every word is whole; else one more than wanted is
         # enough: only the first can be cut in two.
         if begin == 0 or len(spans) > count:
-            return spans[max(0, len(spans) - count) :] if count else [], len(spans) > count
+            return spans[max(0, len(spans) - count) :], len(spans) > count
         reach *= 4
 
 
