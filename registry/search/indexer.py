@@ -84,12 +84,8 @@ class Indexer:
     def index(self, session: Session, version: IdeaVersion, content: Mapping[str, str]) -> None:
         """Index a new latest version of an idea in the caller's transaction, in place of
         the idea's earlier versions. ``content``: its plaintext title, summary and body."""
-        if version.number > 1:
-            self.backend.remove(session, self._versions(session, [version.idea_id]))
-            _remove_rows(session, [version.idea_id])
-        self.backend.put(session, self.documents(version, content))
-        session.execute(ROWS.insert(), [_row(version)])
-        self._learn(session, [(version, content)])
+        # A first version's idea has nothing in the index yet to replace.
+        self._store(session, [(version, content)], replacing=version.number > 1)
 
     def withdrawn(self, session: Session, idea: Idea) -> None:
         """In the transaction that withdraws ``idea``: searches leave it out by default."""
@@ -142,12 +138,8 @@ class Indexer:
             versions = list(session.scalars(query))
             if not versions:
                 break
-            self.backend.remove(session, self._versions(session, [v.idea_id for v in versions]))
             contents = [(v, self.content(session, sealing, v)) for v in versions]
-            self.backend.put(session, [d for v, c in contents for d in self.documents(v, c)])
-            _remove_rows(session, [v.idea_id for v in versions])
-            session.execute(ROWS.insert(), [_row(v) for v in versions])
-            self._learn(session, contents)
+            self._store(session, contents, replacing=True)
             checkpoint.idea_id, checkpoint.updated_at = versions[-1].idea_id, utcnow()
             session.commit()
             done += len(versions)
@@ -212,6 +204,24 @@ class Indexer:
 
     # -- helpers ------------------------------------------------------------------
 
+    def _store(
+        self,
+        session: Session,
+        contents: list[tuple[IdeaVersion, Mapping[str, str]]],
+        *,
+        replacing: bool,
+    ) -> None:
+        """Index these latest versions (with their plaintext): their entries, their
+        ideas' search rows, the vocabulary. ``replacing``: first remove whatever the
+        index and the search rows hold for their ideas."""
+        if replacing:
+            idea_ids = [v.idea_id for v, _ in contents]
+            self.backend.remove(session, self._versions(session, idea_ids))
+            session.execute(ROWS.delete().where(ROWS.c.idea_id.in_(idea_ids)))
+        self.backend.put(session, [d for v, c in contents for d in self.documents(v, c)])
+        session.execute(ROWS.insert(), [_row(v) for v, _ in contents])
+        self._learn(session, contents)
+
     @staticmethod
     def _versions(session: Session, idea_ids: Iterable[uuid.UUID]) -> list[int]:
         """Every version of these ideas (entries of all but the latest are stale)."""
@@ -256,11 +266,6 @@ def _row(version: IdeaVersion) -> dict:
         "state": idea.state,
         "registered_at": idea.created_at,
     }
-
-
-def _remove_rows(session: Session, idea_ids: list[uuid.UUID]) -> None:
-    # One row per idea: its earlier version's row goes before the latest's is written.
-    session.execute(ROWS.delete().where(ROWS.c.idea_id.in_(idea_ids)))
 
 
 def _row_differences(session: Session, versions: list[IdeaVersion]) -> list[Difference]:
