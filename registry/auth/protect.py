@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from registry.alliance.models import Organisation, Person
 from registry.auth.models import ExternalIdentity, ServiceClient
 from registry.auth.oidc import ExternalIssuer, JWKSCache, KeySetUnavailableError
-from registry.auth.principal import Principal
+from registry.auth.principal import AS_PRINCIPAL, Principal
 from registry.db import db, writing
 from registry.errors import APIError
 
@@ -167,7 +167,7 @@ def principal_for(token: VerifiedToken) -> Principal:
             raise _unknown("service client")
         return Principal.of(client.person, client_id=client.client_id)
     try:
-        person = db.session.get(Person, uuid.UUID(str(claims["sub"])))
+        person = db.session.get(Person, uuid.UUID(str(claims["sub"])), options=AS_PRINCIPAL)
     except ValueError:
         person = None
     if person is None:
