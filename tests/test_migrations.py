@@ -179,35 +179,43 @@ def test_the_migrated_database_has_the_immutability_triggers():
     assert tables == sorted((immutable + append_only) * 2 + ["search_outbox"])
 
 
+def _idea_of_two_versions():
+    """Store (for real, not in the test's transaction: a migration's own connection must
+    see it) a withdrawn forum idea whose latest version is its second; return it."""
+    from registry.alliance.models import Group, Organisation, OrganisationKind, Person
+    from registry.ip.models import Idea, IdeaState, IdeaVersion, Origin, Sensitivity
+
+    with Session(db.engine, expire_on_commit=False) as session:
+        owner = Organisation(kind=OrganisationKind.PROVIDER, name="Upgrade Test Practice")
+        person = Person(email="upgrade-test@practice.example", display_name="Uma")
+        group = session.scalars(select(Group).where(Group.slug == "general-practice")).one()
+        idea = Idea(origin=Origin.FORUM, owner=owner, group=group, state=IdeaState.WITHDRAWN)
+        idea.latest_version = 2
+        for number, sensitivity in ((1, Sensitivity.PUBLIC), (2, Sensitivity.COMMERCIAL)):
+            version = IdeaVersion(
+                number=number,
+                title="t",
+                summary="s",
+                body="",
+                sensitivity=sensitivity,
+                submitted_by=person,
+            )
+            idea.versions.append(version)
+        session.add(idea)
+        session.commit()
+    return idea
+
+
 def test_search_rows_are_filled_from_the_register_on_upgrade(empty_app):
     """0009 copies each idea's latest version into search_ideas: an instance upgraded
     with ideas in it searches them by their filters at once."""
-    from registry.alliance.models import Group, Organisation, OrganisationKind, Person
-    from registry.ip.models import Idea, IdeaState, IdeaVersion, Origin, Sensitivity
+    from registry.ip.models import IdeaState, Origin, Sensitivity
     from registry.search.models import IndexedIdea
 
     with empty_app.app_context():
         upgrade(directory=MIGRATIONS, revision="0008_search_outbox")
-        # Committed for real (not in the test's transaction): the migration's own
-        # connection must see it.
-        with Session(db.engine, expire_on_commit=False) as session:
-            owner = Organisation(kind=OrganisationKind.PROVIDER, name="Upgrade Test Practice")
-            person = Person(email="upgrade-test@practice.example", display_name="Uma")
-            group = session.scalars(select(Group).where(Group.slug == "general-practice")).one()
-            idea = Idea(origin=Origin.FORUM, owner=owner, group=group, state=IdeaState.WITHDRAWN)
-            idea.latest_version = 2
-            for number, sensitivity in ((1, Sensitivity.PUBLIC), (2, Sensitivity.COMMERCIAL)):
-                version = IdeaVersion(
-                    number=number,
-                    title="t",
-                    summary="s",
-                    body="",
-                    sensitivity=sensitivity,
-                    submitted_by=person,
-                )
-                idea.versions.append(version)
-            session.add(idea)
-            session.commit()
+        idea = _idea_of_two_versions()
+        version = idea.versions[-1]
         upgrade(directory=MIGRATIONS)
         with Session(db.engine) as session:
             rows = session.scalars(select(IndexedIdea)).all()
@@ -219,10 +227,41 @@ def test_search_rows_are_filled_from_the_register_on_upgrade(empty_app):
                 version.id,
                 idea.id,
                 Origin.FORUM,
-                owner.id,
-                group.id,
+                idea.owner.id,
+                idea.group.id,
                 Sensitivity.COMMERCIAL,
                 IdeaState.WITHDRAWN,
             )
         ]
         assert rows[0].registered_at == idea.created_at
+
+
+def test_postgresql_entries_copy_their_search_row_on_upgrade(empty_app):
+    """0011 gives each PostgreSQL entry a copy of its idea's search row, and drops the
+    entries of a version that is no longer an idea's latest (which have no row)."""
+    from registry.search.models import ROWS
+    from registry.search.postgres import COPIED, ENTRIES
+
+    with empty_app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("the copies are PostgreSQL's")
+        upgrade(directory=MIGRATIONS, revision="0008_search_outbox")
+        idea = _idea_of_two_versions()
+        upgrade(directory=MIGRATIONS, revision="0010_version_tags_by_version")
+        first, latest = (v.id for v in idea.versions)
+        with db.engine.begin() as connection:
+            for version_id in (first, latest):
+                connection.execute(
+                    text(
+                        "INSERT INTO search_entries (version_id, scope, document) "
+                        "VALUES (:v, 0, to_tsvector('t')), (:v, 1, to_tsvector('t s'))"
+                    ),
+                    {"v": version_id},
+                )
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as connection:
+            row = connection.execute(select(*(ROWS.c[n] for n in COPIED))).one()
+            entries = connection.execute(
+                select(ENTRIES.c.version_id, ENTRIES.c.scope, *(ENTRIES.c[n] for n in COPIED))
+            ).all()
+        assert sorted(entries) == [(latest, 0, *row), (latest, 1, *row)]

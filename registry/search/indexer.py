@@ -21,13 +21,10 @@ from registry.db import utcnow, writing
 from registry.ip.models import Idea, IdeaVersion
 from registry.sealing.service import Sealing, ShreddedError, sealed_fields
 from registry.search.interface import Difference, Document, Scope, SearchIndex
-from registry.search.models import WORD_MAX, IndexedIdea, SearchCheckpoint, SearchWord
+from registry.search.models import ROWS, WORD_MAX, SearchCheckpoint, SearchWord
 from registry.search.terms import STOP_WORDS, SearchKey, words
 
 CONTENT = ("title", "summary", "body")
-# The search rows' table, kept with Core statements: the ORM's bulk insert costs more
-# than the rest of indexing a submission.
-ROWS = IndexedIdea.__table__
 REINDEX = "reindex"
 
 
@@ -76,9 +73,10 @@ class Indexer:
         text = {f: self.key.terms(content[f]) if f in sealed else content[f] for f in CONTENT}
         tags = ", ".join(version.tags)
         abstract = (text["title"], text["summary"], tags)
+        row = _row(version)
         return [
-            Document(version.id, Scope.ABSTRACT, *abstract, "", sealed - {"body"}),
-            Document(version.id, Scope.FULL, *abstract, text["body"], sealed),
+            Document(version.id, Scope.ABSTRACT, *abstract, "", sealed - {"body"}, row),
+            Document(version.id, Scope.FULL, *abstract, text["body"], sealed, row),
         ]
 
     def index(self, session: Session, version: IdeaVersion, content: Mapping[str, str]) -> None:
@@ -89,7 +87,9 @@ class Indexer:
 
     def withdrawn(self, session: Session, idea: Idea) -> None:
         """In the transaction that withdraws ``idea``: searches leave it out by default."""
-        session.execute(ROWS.update().where(ROWS.c.idea_id == idea.id).values(state=idea.state))
+        changes = {"state": idea.state}
+        session.execute(ROWS.update().where(ROWS.c.idea_id == idea.id).values(changes))
+        self.backend.restate(session, idea.id, changes)
 
     def forget_sealed(self, session: Session, idea_id: uuid.UUID) -> None:
         """After shredding: index the idea's latest version with its clear fields only.

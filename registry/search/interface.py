@@ -15,8 +15,9 @@ the access filter still runs inside the one query that finds hits, counts and fa
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, FromClause
@@ -46,6 +47,9 @@ class Document:
     tags: str
     body: str
     blind: frozenset[str] = frozenset()
+    # The idea's search row (IndexedIdea's columns, by name), for a backend whose
+    # entries keep a copy of it (:attr:`Matches.row`).
+    row: Mapping[str, object] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,10 @@ class Matches:
     scope: ColumnElement[int]
     score: ColumnElement[float]
     parameters: Mapping[str, object]
+    # Where the service reads the idea's search row (IndexedIdea's columns, by their
+    # names): None, from ``search_ideas``, joined by ``version_id``; else ``source``
+    # holds a copy of it in each entry (PostgreSQL), and no join is needed.
+    row: FromClause | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,11 @@ class SearchIndex(Protocol):
 
     def remove(self, session: Session, version_ids: Collection[int]) -> None:
         """Forget every entry of these versions."""
+
+    def restate(self, session: Session, idea_id: uuid.UUID, changes: Mapping[str, object]) -> None:
+        """The idea's search row has these ``changes`` (it was withdrawn): a backend whose
+        entries copy the row (:attr:`Matches.row`) makes them there too; the others do
+        nothing."""
 
     def matches(self, session: Session, query: Query, name: str) -> Matches:
         """The entries matching ``query``, as SQL the search service joins to the

@@ -50,6 +50,11 @@ class IndexedIdea(db.Model):
     registered_at: Mapped[datetime]
 
 
+# The search rows' table, written with Core statements: the ORM's bulk insert costs more
+# than the rest of indexing a submission.
+ROWS = IndexedIdea.__table__
+
+
 class SearchCheckpoint(db.Model):
     """How far a `registry search reindex` got: the last idea it indexed (ideas are
     indexed in id order), committed with that batch, so a killed run continues."""

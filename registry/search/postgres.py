@@ -1,8 +1,16 @@
 """The PostgreSQL backend: a tsvector per entry, a GIN index, in the registry's database.
 
-``search_entries(version_id, scope, document)``, created by migration 0007. The
-document weighs the title A, the summary B, the tags C and the body D; clear fields go
-through the 'english' configuration, blind terms through 'simple' (they are not words
+``search_entries(version_id, scope, document)``, created by migration 0007, and in each
+entry a copy of its idea's search row (IndexedIdea: owner, group, origin, sensitivity,
+state, time; migration 0011). A search reads what it filters on, decides access by and
+sorts by in the entry it matched. A join to ``search_ideas`` instead cost PostgreSQL a
+scan of every search row the filters left and a hash of the matching entries' tsvectors:
+at 100,000 ideas, a third of a search. The indexer gives each entry the row it writes to
+``search_ideas`` (Document.row) and its changes (:meth:`PostgresIndex.restate`);
+`registry search check` compares the copy.
+
+The document weighs the title A, the summary B, the tags C and the body D; clear fields
+go through the 'english' configuration, blind terms through 'simple' (they are not words
 to stem). Texts are split into words by our tokenizer first, so both backends see the
 same words. Queries are built from our parsed query with plainto_tsquery and
 phraseto_tsquery on bound parameters: no user text is ever parsed as tsquery syntax.
@@ -11,7 +19,8 @@ Relevance is ts_rank_cd with the same weights.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import uuid
+from collections.abc import Collection, Mapping, Sequence
 from functools import reduce
 
 from sqlalchemy import (
@@ -44,15 +53,19 @@ from registry.search.interface import (
     Scope,
     Word,
 )
+from registry.search.models import ROWS
 from registry.search.terms import words
 
-# Not a model: the table exists on PostgreSQL only (migration 0007).
+# The search row's columns an entry copies, by the same names and types.
+COPIED = tuple(c.name for c in ROWS.c if c.name != "version_id")
+# Not a model: the table exists on PostgreSQL only (migrations 0007 and 0011).
 ENTRIES = Table(
     "search_entries",
     MetaData(),
     Column("version_id", Integer, primary_key=True),
     Column("scope", SmallInteger, primary_key=True),
     Column("document", TSVECTOR, nullable=False),
+    *(Column(name, ROWS.c[name].type, nullable=ROWS.c[name].nullable) for name in COPIED),
 )
 WEIGHT = {"title": "A", "summary": "B", "tags": "C", "body": "D"}
 # ts_rank_cd's weights, in the order D, C, B, A.
@@ -73,7 +86,11 @@ def _vector(fields: dict[str, tuple[ColumnElement, ColumnElement]]) -> ColumnEle
 
 
 def _params(document: Document) -> dict[str, object]:
-    row: dict[str, object] = {"v_id": document.version_id, "v_scope": int(document.scope)}
+    row: dict[str, object] = {
+        "v_id": document.version_id,
+        "v_scope": int(document.scope),
+        **{name: document.row[name] for name in COPIED},
+    }
     for name in FIELDS:
         value = getattr(document, name)
         blind = name in document.blind
@@ -86,11 +103,12 @@ _NEW = insert(ENTRIES).values(
     version_id=bindparam("v_id"),
     scope=bindparam("v_scope"),
     document=_vector({f: (bindparam(f), bindparam(f"{f}_config")) for f in FIELDS}),
+    **{name: bindparam(name) for name in COPIED},
 )
 # An entry put again replaces the one of the same version and scope (its primary key).
 _PUT = _NEW.on_conflict_do_update(
     index_elements=[ENTRIES.c.version_id, ENTRIES.c.scope],
-    set_={"document": _NEW.excluded.document},
+    set_={name: _NEW.excluded[name] for name in ("document", *COPIED)},
 )
 
 
@@ -103,6 +121,9 @@ class PostgresIndex:
         if documents:
             session.execute(_PUT, [_params(d) for d in documents])
 
+    def restate(self, session: Session, idea_id: uuid.UUID, changes: Mapping[str, object]) -> None:
+        session.execute(ENTRIES.update().where(ENTRIES.c.idea_id == idea_id).values(changes))
+
     def remove(self, session: Session, version_ids: Collection[int]) -> None:
         if version_ids:
             session.execute(ENTRIES.delete().where(ENTRIES.c.version_id.in_(list(version_ids))))
@@ -114,6 +135,7 @@ class PostgresIndex:
             condition=ENTRIES.c.document.op("@@")(tsquery),
             version_id=ENTRIES.c.version_id,
             scope=ENTRIES.c.scope,
+            row=ENTRIES,
             # ts_rank_cd reads the entry alone: no statistics of other entries.
             score=func.ts_rank_cd(RANK_WEIGHTS, ENTRIES.c.document, tsquery),
             parameters=parameters,
@@ -123,11 +145,13 @@ class PostgresIndex:
         found = []
         for start in range(0, len(expected), 200):
             batch = [_params(d) for d in expected[start : start + 200]]
-            names = ["v_id", "v_scope", *FIELDS, *(f"{f}_config" for f in FIELDS)]
+            texts = [*FIELDS, *(f"{f}_config" for f in FIELDS)]
+            names = ["v_id", "v_scope", *texts, *COPIED]
             wanted = values(
                 column("v_id", Integer),
                 column("v_scope", SmallInteger),
-                *(column(n, Text) for n in names[2:]),
+                *(column(n, Text) for n in texts),
+                *(column(n, ENTRIES.c[n].type) for n in COPIED),
                 name="expected",
             ).data([tuple(row[n] for n in names) for row in batch])
             document = _vector({f: (wanted.c[f], wanted.c[f"{f}_config"]) for f in FIELDS})
@@ -136,7 +160,14 @@ class PostgresIndex:
                     wanted.c.v_id,
                     wanted.c.v_scope,
                     ENTRIES.c.version_id.is_not(None).label("present"),
-                    (ENTRIES.c.document == document).label("same"),
+                    and_(
+                        ENTRIES.c.document == document,
+                        # (cast: a column of the VALUES that is NULL throughout has no type)
+                        *(
+                            ENTRIES.c[n].is_not_distinct_from(cast(wanted.c[n], ENTRIES.c[n].type))
+                            for n in COPIED
+                        ),
+                    ).label("same"),
                 ).select_from(
                     wanted.outerjoin(
                         ENTRIES,

@@ -26,6 +26,7 @@ from sqlalchemy import (
     CTE,
     ColumnElement,
     Executable,
+    FromClause,
     Integer,
     Select,
     String,
@@ -51,7 +52,7 @@ from registry.ip.models import IdeaState, IdeaVersion, VersionTag
 from registry.ip.services import AS_LISTED, IdeaRegister, Shown
 from registry.search.indexer import Indexer
 from registry.search.interface import Item, Matches, Phrase, Query, Scope, Word, shape
-from registry.search.models import IndexedIdea, SearchWord
+from registry.search.models import ROWS, SearchWord
 from registry.search.query import render, without_stop_words
 from registry.search.terms import STOP_WORDS, WORD, stem
 
@@ -171,19 +172,13 @@ class Search:
         that changes from one search to the next is a bound parameter (``matches``' own,
         the filters' by their names in ``filters``, and the time, :data:`NOW`): the
         statement depends only on the searcher and the shape of the search."""
-        row = IndexedIdea
-        idea = IdeaColumns(row.idea_id, row.origin, row.owner_id, row.group_id)
+        row = ROWS if matches is None or matches.row is None else matches.row
+        c = row.c
+        idea = IdeaColumns(c.idea_id, c.origin, c.owner_id, c.group_id)
         now = bindparam(NOW, type_=UTCDateTime)
-        full = visible(principal, row.sensitivity, Action.READ_BODY, now, recorded=False, idea=idea)
-        abstract = visible(principal, row.sensitivity, Action.READ_ABSTRACT, now, idea=idea)
-        columns = (
-            row.version_id,
-            row.idea_id,
-            row.owner_id,
-            row.group_id,
-            row.origin,
-            row.registered_at,
-        )
+        full = visible(principal, c.sensitivity, Action.READ_BODY, now, recorded=False, idea=idea)
+        abstract = visible(principal, c.sensitivity, Action.READ_ABSTRACT, now, idea=idea)
+        columns = (c.version_id, c.idea_id, c.owner_id, c.group_id, c.origin, c.registered_at)
         if matches is None:  # a browse: every idea whose abstract they may read
             scope = case((full, int(Scope.FULL)), else_=int(Scope.ABSTRACT))
             found = select(*columns, scope.label("scope"), literal(0.0).label("score")).where(
@@ -192,24 +187,24 @@ class Search:
         else:
             # The engine's match, the access filter and the score in one SELECT: the
             # score is computed only for the entries the searcher may match on.
-            found = (
-                select(*columns, matches.scope.label("scope"), matches.score.label("score"))
-                .select_from(matches.source)
-                .join(row, row.version_id == matches.version_id)
-                .where(
-                    matches.condition,
-                    # The one entry this searcher may match each idea on, never both.
-                    # Not "scope = CASE ...": PostgreSQL would make that a hash key and
-                    # decide access for every search row the filters leave, not only
-                    # for those the words match.
-                    case(
-                        (full, matches.scope == int(Scope.FULL)),
-                        (abstract, matches.scope == int(Scope.ABSTRACT)),
-                        else_=false(),
-                    ),
-                )
+            found = select(
+                *columns, matches.scope.label("scope"), matches.score.label("score")
+            ).select_from(matches.source)
+            if matches.row is None:
+                found = found.join(ROWS, ROWS.c.version_id == matches.version_id)
+            found = found.where(
+                matches.condition,
+                # The one entry this searcher may match each idea on, never both.
+                # Not "scope = CASE ...": PostgreSQL would make that a hash key and
+                # decide access for every search row the filters leave, not only
+                # for those the words match.
+                case(
+                    (full, matches.scope == int(Scope.FULL)),
+                    (abstract, matches.scope == int(Scope.ABSTRACT)),
+                    else_=false(),
+                ),
             )
-        return found.where(*_filters(filters))
+        return found.where(*_filters(filters, row))
 
     def _summary(self, hits: CTE, sort: str, facets: bool):
         """The page (:data:`LIMIT` rows from :data:`OFFSET`), the total and the facets of
@@ -376,16 +371,16 @@ def _filter_values(request: dict[str, Any]) -> dict[str, object]:
     return values
 
 
-def _filters(values: dict[str, object]) -> list[ColumnElement]:
+def _filters(values: dict[str, object], row: FromClause) -> list[ColumnElement]:
     """The SQL of the filters named in ``values`` (:func:`_filter_values`), on the search
-    rows, each value a bound parameter of that name."""
-    row = IndexedIdea
+    rows' columns in ``row``, each value a bound parameter of that name."""
+    c = row.c
     compared = {
-        "state": row.state,
-        "owner": row.owner_id,
-        "origin": row.origin,
-        "group": row.group_id,
-        "sensitivity": row.sensitivity,
+        "state": c.state,
+        "owner": c.owner_id,
+        "origin": c.origin,
+        "group": c.group_id,
+        "sensitivity": c.sensitivity,
     }
     conditions = []
     for name in values:
@@ -393,13 +388,13 @@ def _filters(values: dict[str, object]) -> list[ColumnElement]:
             column = compared[name]
             conditions.append(column == bindparam(name, type_=column.type))
         elif name == "submitted_after":
-            conditions.append(row.registered_at >= bindparam(name, type_=UTCDateTime))
+            conditions.append(c.registered_at >= bindparam(name, type_=UTCDateTime))
         elif name == "submitted_before":
-            conditions.append(row.registered_at < bindparam(name, type_=UTCDateTime))
+            conditions.append(c.registered_at < bindparam(name, type_=UTCDateTime))
         else:  # tag0, tag1, ...
             conditions.append(
                 exists().where(
-                    VersionTag.version_id == row.version_id,
+                    VersionTag.version_id == c.version_id,
                     VersionTag.tag == bindparam(name, type_=VersionTag.tag.type),
                 )
             )

@@ -16,7 +16,8 @@ in that column of that entry.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import uuid
+from collections.abc import Collection, Mapping, Sequence
 
 from sqlalchemy import (
     ColumnElement,
@@ -83,6 +84,9 @@ class SQLiteIndex:
         rowids = [rowid(v, s) for v in version_ids for s in Scope]
         for start in range(0, len(rowids), 500):
             session.execute(FTS.delete().where(FTS.c.rowid.in_(rowids[start : start + 500])))
+
+    def restate(self, session: Session, idea_id: uuid.UUID, changes: Mapping[str, object]) -> None:
+        pass  # entries copy nothing of the search row: a search joins it
 
     def matches(self, session: Session, query: Query, name: str) -> Matches:
         return Matches(

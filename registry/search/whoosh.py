@@ -39,6 +39,7 @@ import logging
 import math
 import os
 import time
+import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,9 @@ class WhooshIndex:
         rows = [{"version_id": v, "scope": None, "document": None} for v in sorted(version_ids)]
         session.execute(insert(OUTBOX), rows)
         _pending(session)[id(self)] = self
+
+    def restate(self, session: Session, idea_id: uuid.UUID, changes: Mapping[str, object]) -> None:
+        pass  # entries copy nothing of the search row: a search joins it
 
     # -- the drain ----------------------------------------------------------------
 

@@ -241,6 +241,33 @@ def test_check_finds_a_missing_search_row(app, make_idea):
     assert _check(app).differences == [Difference(version, None, "missing")]
 
 
+def test_check_finds_an_entrys_copy_of_its_search_row_that_differs(app, backend, make_idea, find):
+    """On PostgreSQL each entry carries a copy of its idea's search row, and a search
+    reads the copy: one that says public for a confidential idea is found by check, and
+    a reindex writes it again."""
+    if backend != "postgresql":
+        pytest.skip("only PostgreSQL's entries copy their idea's search row")
+    marker = word()
+    idea = make_idea(title=f"Confidential {marker}", sensitivity="confidential")
+    version = _version_id(app, idea)
+    with app.app_context():
+        indexer = app.extensions["registry.search"]
+        stored = db.session.get(IdeaVersion, version)
+        content = indexer.content(db.session, app.extensions["registry.evidence"].sealing, stored)
+        public = {"sensitivity": Sensitivity.PUBLIC}
+        documents = indexer.documents(stored, content)
+        indexer.backend.put(db.session, [replace(d, row={**d.row, **public}) for d in documents])
+        db.session.commit()
+    assert find(QUINN, q=marker)["total"] == 1  # the copy decides access
+    assert _check(app).differences == [
+        Difference(version, Scope.ABSTRACT, "differs"),
+        Difference(version, Scope.FULL, "differs"),
+    ]
+    assert _reindex(app) >= 1
+    assert _check(app).clean
+    assert find(QUINN, q=marker)["total"] == 0
+
+
 def test_a_new_version_replaces_its_ideas_search_row(app, make_idea, add_version_):
     idea = make_idea(sensitivity="alliance")
     first = _version_id(app, idea)
