@@ -103,7 +103,7 @@ _NEW = insert(ENTRIES).values(
     version_id=bindparam("v_id"),
     scope=bindparam("v_scope"),
     document=_vector({f: (bindparam(f), bindparam(f"{f}_config")) for f in FIELDS}),
-    **{name: bindparam(name) for name in COPIED},
+    **{name: bindparam(name, type_=ENTRIES.c[name].type) for name in COPIED},
 )
 # An entry put again replaces the one of the same version and scope (its primary key).
 _PUT = _NEW.on_conflict_do_update(
