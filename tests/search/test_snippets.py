@@ -41,6 +41,13 @@ def test_a_word_is_found_by_its_stem_in_any_case():
     assert marked(text, "frail") == ["FRAIL"]
 
 
+def test_finds_keep_their_place_after_a_letter_whose_lower_case_is_longer():
+    # "İ" is two characters in lower case: offsets in a lower-cased copy would move.
+    text = "İSTANBUL İzmir: Frailty teams"
+    assert marked(text, "frailty") == ["Frailty"]
+    assert marked(text, "izmir") == []  # "i̇zmir" in lower case: not the word izmir
+
+
 def test_a_phrase_is_one_span_of_words_next_to_each_other():
     text = "Link workers help. Link, then workers. Link the workers."
     assert marked(text, '"link workers"') == ["Link workers"]
@@ -128,12 +135,14 @@ def test_the_window_starts_a_few_words_before_the_first_find():
     assert snippet.text.endswith(" …")
     ((start, end),) = snippet.highlights
     assert snippet.text[start:end] == "frailty"
+    assert len(WORD.findall(snippet.text)) == SNIPPET_WORDS
+    assert (snippet.text, snippet.highlights) == _expected(text, parse("frailty"))
 
 
 def test_the_window_counts_back_over_long_words():
-    # 32 characters a word: the first look back (256 characters) holds exactly the
-    # eight words before the find, and there are more before them.
-    words = [f"w{i:02d}" + "a" * 28 for i in range(20)]
+    # 16 characters a word with its space: the first look back (16 characters a word
+    # wanted) holds exactly the eight words before the find, and there are more before.
+    words = [f"w{i:02d}" + "a" * 12 for i in range(20)]
     text = " ".join(words) + " frailty and the rest"
     snippet = _window("body", text, highlights(text, parse("frailty")))
     assert snippet.text.startswith(f"… {words[12]} ")
