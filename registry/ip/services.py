@@ -56,14 +56,13 @@ class Revealed:
         self, version: IdeaVersion, opened: dict[str, str] | None = None, shredded: bool = False
     ):
         self._version = version
-        self._opened = opened or {}
         self.shredded = shredded
+        opened = opened or {}
+        for name in sealed_fields(version.sensitivity):
+            setattr(self, name, opened.get(name))
 
     def __getattr__(self, name: str) -> Any:
-        if name in {"title", "summary", "body"} and name in sealed_fields(
-            self._version.sensitivity
-        ):
-            return self._opened.get(name)
+        # Only what the instance lacks: every attribute but the sealed fields.
         return getattr(self._version, name)
 
 
