@@ -6,8 +6,8 @@ Create Date: 2026-11-23 06:40:00.000000
 
 A search then reads what it filters on, decides access by and sorts by in the entry it
 matched, with no join to ``search_ideas`` (registry/search/postgres.py). At 100,000 ideas
-that took the search statement from 54 to 39 ms at the median. Filled here from
-``search_ideas``; SQLite is unchanged (its join is a lookup by primary key).
+that took the search statement from 48 to 27 ms at the median (bench/README.md). Filled
+here from ``search_ideas``; SQLite is unchanged (its join is a lookup by primary key).
 
 The copies have no foreign keys: ``search_ideas``, which they copy, has them, and
 `registry search check` compares the two.
