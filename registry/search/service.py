@@ -169,10 +169,10 @@ class Search:
         """One row per idea the searcher finds: its latest version, the scope they match
         on, the score, and what the facets and the sort need; all read from the ideas'
         search rows (IndexedIdea, or the backend's copies in its entries: Matches.row),
-        never from the register's own wide tables. Every value
-        that changes from one search to the next is a bound parameter (``matches``' own,
-        the filters' by their names in ``filters``, and the time, :data:`NOW`): the
-        statement depends only on the searcher and the shape of the search."""
+        never from the register's own wide tables. Every value that changes from one
+        search to the next is a bound parameter (``matches``' own, the filters' by their
+        names in ``filters``, and the time, :data:`NOW`): the statement depends only on
+        the searcher and the shape of the search."""
         row = ROWS if matches is None or matches.row is None else matches.row
         c = row.c
         idea = IdeaColumns(c.idea_id, c.origin, c.owner_id, c.group_id)
