@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ARRAY, and_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, contains_eager
 
@@ -239,10 +239,25 @@ class Indexer:
             found.update(w for text in clear for w in words(text) if _learnable(w))
         if not found:
             return
-        dialect = session.get_bind().dialect.name
-        insert = (postgresql if dialect == "postgresql" else sqlite).insert
-        rows = [{"word": w} for w in sorted(found)]
-        session.execute(insert(SearchWord.__table__).on_conflict_do_nothing(), rows)
+        # Sorted, so that two transactions learning the same new words take their
+        # index locks in the same order.
+        found_words = sorted(found)
+        if session.get_bind().dialect.name == "postgresql":
+            # One statement with one array, not one statement a word (psycopg's
+            # executemany): a submission brings about a hundred words.
+            session.execute(_LEARN_POSTGRESQL, {"words": found_words})
+        else:
+            session.execute(_LEARN_SQLITE, [{"word": w} for w in found_words])
+
+
+_LEARN_POSTGRESQL = (
+    postgresql.insert(SearchWord.__table__)
+    .from_select(
+        ["word"], select(func.unnest(bindparam("words", type_=ARRAY(SearchWord.word.type))))
+    )
+    .on_conflict_do_nothing()
+)
+_LEARN_SQLITE = sqlite.insert(SearchWord.__table__).on_conflict_do_nothing()
 
 
 def _latest():
