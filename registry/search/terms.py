@@ -65,7 +65,8 @@ def stem(word: str) -> str:
     # A Snowball stemmer keeps state while it works: one per thread.
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
-        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+        # No cache of its own (10,000 words by default): the lru_cache above is the one.
+        stemmer = _local.stemmer = Stemmer.Stemmer("english", maxCacheSize=0)
     return stemmer.stemWord(word)
 
 
