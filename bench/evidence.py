@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from bench.load import LoadResult
@@ -215,18 +216,23 @@ def _statement(origin: str) -> dict[str, Any]:
         "body": "Each practice refers frail patients to a link worker who " * 20,
         "tags": ["frailty", "link workers"],
     }
-    return st.idea_version_statement(
-        registry=origin,
-        idea=str(uuid.uuid4()),
-        version=1,
-        previous=None,
-        owner=str(uuid.uuid4()),
-        origin="provider",
-        group=None,
-        derived_from=[],
-        sensitivity="commercial",
-        submitter=str(uuid.uuid4()),
+    from registry.ip.models import Origin, Sensitivity
+
+    idea = SimpleNamespace(
+        id=uuid.uuid4(), owner_id=uuid.uuid4(), origin=Origin.PROVIDER, group_id=None
+    )
+    version = SimpleNamespace(
+        number=1,
+        sensitivity=Sensitivity.COMMERCIAL,
+        submitted_by_id=uuid.uuid4(),
         submitted_at=datetime.now(UTC),
+    )
+    return st.idea_version_statement(
+        origin,
+        idea,
+        version,
+        previous=None,
+        derived_from=[],
         committed=st.commitments(st.new_openings(), content),
     )
 

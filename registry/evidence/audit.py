@@ -633,17 +633,11 @@ class _StatementWalk:
                 return None, f"derives from idea {source}, which has no version statement before"
             derived_from.append(source_hash)
         statement = st.idea_version_statement(
-            registry=self.evidence.origin,
-            idea=str(idea.id),
-            version=version.number,
+            self.evidence.origin,
+            idea,
+            version,
             previous=self.latest.get(idea.id) if version.number > 1 else None,
-            owner=str(idea.owner_id),
-            origin=idea.origin.value,
-            group=str(idea.group_id) if idea.group_id else None,
             derived_from=derived_from,
-            sensitivity=version.sensitivity.value,
-            submitter=str(version.submitted_by_id),
-            submitted_at=version.submitted_at,
             committed=committed
             if committed is not None
             else st.commitments(
@@ -664,14 +658,7 @@ class _StatementWalk:
         previous = self.latest.get(idea.id)
         if previous is None:
             return None, f"idea {s.idea_id} has no statement before its withdrawal"
-        statement = st.withdrawal_statement(
-            registry=self.evidence.origin,
-            idea=str(idea.id),
-            previous=previous,
-            withdrawn_by=str(idea.withdrawn_by_id),
-            withdrawn_at=idea.withdrawn_at,
-            reason=idea.withdrawal_reason or "",
-        )
+        statement = st.withdrawal_statement(self.evidence.origin, idea, previous)
         return statement, "the ideas row and the statements before it"
 
     def _shredding(self, s: Row) -> tuple[dict[str, Any] | None, str]:
@@ -681,13 +668,7 @@ class _StatementWalk:
         previous = self.latest.get(s.idea_id)
         if previous is None:
             return None, f"idea {s.idea_id} has no statement before its shredding"
-        statement = st.shredding_statement(
-            registry=self.evidence.origin,
-            idea=str(s.idea_id),
-            previous=previous,
-            shredded_by=str(shredding.shredded_by_id),
-            shredded_at=shredding.shredded_at,
-        )
+        statement = st.shredding_statement(self.evidence.origin, shredding, previous)
         return statement, "the shreddings row and the statements before it"
 
     def _granted(self, s: Row, rows: _Rows, column: str) -> tuple[Row | None, str, str | None]:
@@ -705,18 +686,7 @@ class _StatementWalk:
         grant, why, previous = self._granted(s, rows, "statement_id")
         if grant is None:
             return None, why
-        kind, grantee = _grantee(grant)
-        statement = st.grant_statement(
-            registry=self.evidence.origin,
-            idea=str(grant.idea_id),
-            previous=previous,
-            grant=str(grant.id),
-            grantee_kind=kind,
-            grantee=grantee,
-            granted_by=str(grant.granted_by_id),
-            granted_at=grant.granted_at,
-            expires_at=grant.expires_at,
-        )
+        statement = st.grant_statement(self.evidence.origin, grant, previous)
         return statement, "the grants row and the statements before it"
 
     def _revocation(self, s: Row, rows: _Rows) -> tuple[dict[str, Any] | None, str]:
@@ -725,15 +695,11 @@ class _StatementWalk:
             return None, why
         if grant.revoked_at is None:
             return None, f"grant {grant.id} is not revoked"
-        kind, grantee = _grantee(grant)
         statement = st.grant_revocation_statement(
-            registry=self.evidence.origin,
-            idea=str(grant.idea_id),
-            previous=previous,
-            grant=str(grant.id),
-            grantee_kind=kind,
-            grantee=grantee,
-            revoked_by=str(grant.revoked_by_id),
+            self.evidence.origin,
+            grant,
+            previous,
+            revoked_by=grant.revoked_by_id,
             revoked_at=grant.revoked_at,
         )
         return statement, "the grants row and the statements before it"
@@ -806,23 +772,6 @@ class _StatementWalk:
             )
         openings = {f: opened[OPENING + f] for f in st.ATTACHMENT_FIELDS}
         return st.attachment_commitments(openings, opened), ""
-
-
-def _grantee(grant: Row) -> tuple[str, str]:
-    """(kind, id) as the service names a grant's grantee; "none" if the row names none."""
-    named = [
-        (kind, value)
-        for kind, value in (
-            ("organisation", grant.organisation_id),
-            ("group", grant.group_id),
-            ("person", grant.person_id),
-        )
-        if value is not None
-    ]
-    if len(named) != 1:
-        return "none", ",".join(str(value) for _, value in named)
-    kind, value = named[0]
-    return kind, str(value)
 
 
 def _entry(s: Row) -> str:

@@ -93,40 +93,23 @@ class Evidence:
             )
         previous = self.latest_statement(session, idea.id) if version.number > 1 else None
         statement = st.idea_version_statement(
-            registry=self.origin,
-            idea=str(idea.id),
-            version=version.number,
+            self.origin,
+            idea,
+            version,
             previous=previous.statement_hash.hex() if previous else None,
-            owner=str(idea.owner_id),
-            origin=idea.origin.value,
-            group=str(idea.group_id) if idea.group_id else None,
             derived_from=[self._source_hash(session, s) for s in version.derived_from],
-            sensitivity=version.sensitivity.value,
-            submitter=str(version.submitted_by_id),
-            submitted_at=version.submitted_at,
             committed=st.commitments(openings, content),
         )
         return self._record(session, statement, st.IDEA_VERSION, idea.id, version.number)
 
     def record_withdrawal(self, session: Session, idea: Idea) -> Statement:
-        statement = st.withdrawal_statement(
-            registry=self.origin,
-            idea=str(idea.id),
-            previous=self._follow_on(session, idea.id),
-            withdrawn_by=str(idea.withdrawn_by_id),
-            withdrawn_at=idea.withdrawn_at,
-            reason=idea.withdrawal_reason or "",
-        )
+        statement = st.withdrawal_statement(self.origin, idea, self._follow_on(session, idea.id))
         return self._record(session, statement, st.IDEA_WITHDRAWAL, idea.id, None)
 
     def record_shredding(self, session: Session, shredding) -> Statement:
         """Record that an idea's sealed content was shredded (a ``Shredding`` row)."""
         statement = st.shredding_statement(
-            registry=self.origin,
-            idea=str(shredding.idea_id),
-            previous=self._follow_on(session, shredding.idea_id),
-            shredded_by=str(shredding.shredded_by_id),
-            shredded_at=shredding.shredded_at,
+            self.origin, shredding, self._follow_on(session, shredding.idea_id)
         )
         return self._record(session, statement, st.IDEA_SHREDDING, shredding.idea_id, None)
 
@@ -136,17 +119,7 @@ class Evidence:
         ``grant`` must not be in the session yet: its row is written once, with its
         statement, in the caller's transaction (the grant is never without evidence).
         """
-        statement = st.grant_statement(
-            registry=self.origin,
-            idea=str(grant.idea_id),
-            previous=self._follow_on(session, grant.idea_id),
-            grant=str(grant.id),
-            grantee_kind=grant.grantee_kind.value,
-            grantee=str(grant.grantee_id),
-            granted_by=str(grant.granted_by_id),
-            granted_at=grant.granted_at,
-            expires_at=grant.expires_at,
-        )
+        statement = st.grant_statement(self.origin, grant, self._follow_on(session, grant.idea_id))
         row = self._record(session, statement, st.IDEA_GRANT, grant.idea_id, None)
         grant.statement_id = row.id
         session.add(grant)
@@ -160,13 +133,10 @@ class Evidence:
         revocation columns together: the only change the database lets a grant take.
         """
         statement = st.grant_revocation_statement(
-            registry=self.origin,
-            idea=str(grant.idea_id),
-            previous=self._follow_on(session, grant.idea_id),
-            grant=str(grant.id),
-            grantee_kind=grant.grantee_kind.value,
-            grantee=str(grant.grantee_id),
-            revoked_by=str(by),
+            self.origin,
+            grant,
+            self._follow_on(session, grant.idea_id),
+            revoked_by=by,
             revoked_at=at,
         )
         row = self._record(session, statement, st.IDEA_GRANT_REVOCATION, grant.idea_id, None)

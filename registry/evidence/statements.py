@@ -83,19 +83,19 @@ def verify_opening(committed: str, salt: bytes, value: bytes, field: str) -> Non
         raise VerificationError("content", f"{field} does not match its commitment")
 
 
+# Statements are built from the rows they speak about: ``idea``, ``version``, ``grant``,
+# ``shredding`` are models, as the service holds them when it records a statement, or
+# rows of the same columns, as `registry audit` reads them back to rebuild it. One
+# recipe for both, so that the two cannot drift apart.
+
+
 def idea_version_statement(
-    *,
     registry: str,
-    idea: str,
-    version: int,
+    idea: Any,
+    version: Any,
+    *,
     previous: str | None,
-    owner: str,
-    origin: str,
-    group: str | None,
     derived_from: Sequence[str],
-    sensitivity: str,
-    submitter: str,
-    submitted_at: datetime,
     committed: Mapping[str, str],
 ) -> dict[str, Any]:
     """The statement for one stored version of an idea. ``previous`` and
@@ -104,46 +104,36 @@ def idea_version_statement(
         "type": IDEA_VERSION,
         "statement_version": STATEMENT_VERSION,
         "registry": registry,
-        "idea": idea,
-        "version": version,
+        "idea": str(idea.id),
+        "version": version.number,
         "previous": previous,
-        "owner": owner,
-        "origin": origin,
-        "group": group,
+        "owner": str(idea.owner_id),
+        "origin": idea.origin.value,
+        "group": str(idea.group_id) if idea.group_id else None,
         "derived_from": list(derived_from),
-        "sensitivity": sensitivity,
-        "submitter": submitter,
-        "submitted_at": rfc3339(submitted_at),
+        "sensitivity": version.sensitivity.value,
+        "submitter": str(version.submitted_by_id),
+        "submitted_at": rfc3339(version.submitted_at),
         "commitments": dict(committed),
     }
 
 
-def withdrawal_statement(
-    *,
-    registry: str,
-    idea: str,
-    previous: str,
-    withdrawn_by: str,
-    withdrawn_at: datetime,
-    reason: str,
-) -> dict[str, Any]:
+def withdrawal_statement(registry: str, idea: Any, previous: str) -> dict[str, Any]:
     """The statement that an idea was withdrawn. The reason is given by the owner and
     is public to those who may see the register; it commits to nothing secret."""
     return {
         "type": IDEA_WITHDRAWAL,
         "statement_version": STATEMENT_VERSION,
         "registry": registry,
-        "idea": idea,
+        "idea": str(idea.id),
         "previous": previous,
-        "withdrawn_by": withdrawn_by,
-        "withdrawn_at": rfc3339(withdrawn_at),
-        "reason_sha256": hashlib.sha256(reason.encode()).hexdigest(),
+        "withdrawn_by": str(idea.withdrawn_by_id),
+        "withdrawn_at": rfc3339(idea.withdrawn_at),
+        "reason_sha256": hashlib.sha256((idea.withdrawal_reason or "").encode()).hexdigest(),
     }
 
 
-def shredding_statement(
-    *, registry: str, idea: str, previous: str, shredded_by: str, shredded_at: datetime
-) -> dict[str, Any]:
+def shredding_statement(registry: str, shredding: Any, previous: str) -> dict[str, Any]:
     """The statement that a withdrawn idea's sealed content was erased (its data keys
     deleted). The statements before it still verify; the content can no longer be
     proved by the registry, only by whoever kept it and its openings."""
@@ -151,67 +141,70 @@ def shredding_statement(
         "type": IDEA_SHREDDING,
         "statement_version": STATEMENT_VERSION,
         "registry": registry,
-        "idea": idea,
+        "idea": str(shredding.idea_id),
         "previous": previous,
-        "shredded_by": shredded_by,
-        "shredded_at": rfc3339(shredded_at),
+        "shredded_by": str(shredding.shredded_by_id),
+        "shredded_at": rfc3339(shredding.shredded_at),
     }
 
 
-def grant_statement(
-    *,
-    registry: str,
-    idea: str,
-    previous: str,
-    grant: str,
-    grantee_kind: str,
-    grantee: str,
-    granted_by: str,
-    granted_at: datetime,
-    expires_at: datetime | None,
-) -> dict[str, Any]:
+def grant_statement(registry: str, grant: Any, previous: str) -> dict[str, Any]:
     """The statement that the owner's side shared an idea with an organisation, a group
-    or a person (``grantee_kind``), until ``expires_at`` (None: until revoked). It lets
-    the owner prove later that, and when, they shared it; it names no content."""
+    or a person, until the grant expires (never: until revoked). It lets the owner
+    prove later that, and when, they shared it; it names no content."""
+    kind, grantee_id = grantee(grant)
     return {
         "type": IDEA_GRANT,
         "statement_version": STATEMENT_VERSION,
         "registry": registry,
-        "idea": idea,
+        "idea": str(grant.idea_id),
         "previous": previous,
-        "grant": grant,
-        "grantee_kind": grantee_kind,
-        "grantee": grantee,
-        "granted_by": granted_by,
-        "granted_at": rfc3339(granted_at),
-        "expires_at": rfc3339(expires_at) if expires_at is not None else None,
+        "grant": str(grant.id),
+        "grantee_kind": kind,
+        "grantee": grantee_id,
+        "granted_by": str(grant.granted_by_id),
+        "granted_at": rfc3339(grant.granted_at),
+        "expires_at": rfc3339(grant.expires_at) if grant.expires_at is not None else None,
     }
 
 
 def grant_revocation_statement(
-    *,
-    registry: str,
-    idea: str,
-    previous: str,
-    grant: str,
-    grantee_kind: str,
-    grantee: str,
-    revoked_by: str,
-    revoked_at: datetime,
+    registry: str, grant: Any, previous: str, *, revoked_by: Any, revoked_at: datetime
 ) -> dict[str, Any]:
-    """The statement that a grant was revoked: from ``revoked_at`` it opens nothing."""
+    """The statement that ``revoked_by`` (a person's id) revoked a grant: from
+    ``revoked_at`` it opens nothing. (Given apart: the service records the statement
+    before the grant's row takes them.)"""
+    kind, grantee_id = grantee(grant)
     return {
         "type": IDEA_GRANT_REVOCATION,
         "statement_version": STATEMENT_VERSION,
         "registry": registry,
-        "idea": idea,
+        "idea": str(grant.idea_id),
         "previous": previous,
-        "grant": grant,
-        "grantee_kind": grantee_kind,
-        "grantee": grantee,
-        "revoked_by": revoked_by,
+        "grant": str(grant.id),
+        "grantee_kind": kind,
+        "grantee": grantee_id,
+        "revoked_by": str(revoked_by),
         "revoked_at": rfc3339(revoked_at),
     }
+
+
+def grantee(grant: Any) -> tuple[str, str]:
+    """(kind, id) of the one organisation, group or person a grant names; "none" (and
+    every id it names) if a row, tampered with, names none or several."""
+    named = [
+        (kind, value)
+        for kind, value in (
+            ("organisation", grant.organisation_id),
+            ("group", grant.group_id),
+            ("person", grant.person_id),
+        )
+        if value is not None
+    ]
+    if len(named) != 1:
+        return "none", ",".join(str(value) for _, value in named)
+    kind, value = named[0]
+    return kind, str(value)
 
 
 def attachment_statement(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from types import SimpleNamespace
 
 import pytest
 from click.testing import Result
@@ -228,12 +229,14 @@ def test_an_inserted_statement_is_found(instance):
     with instance.app.app_context():
         forged = canonicalize(
             st.withdrawal_statement(
-                registry=instance.app.extensions["registry.evidence"].origin,
-                idea=str(victim.idea_id),
-                previous=victim.statement_hash.hex(),
-                withdrawn_by=str(person_by_email("quinn@riverside.example").id),
-                withdrawn_at=victim.created_at,
-                reason="forged",
+                instance.app.extensions["registry.evidence"].origin,
+                SimpleNamespace(
+                    id=victim.idea_id,
+                    withdrawn_by_id=person_by_email("quinn@riverside.example").id,
+                    withdrawn_at=victim.created_at,
+                    withdrawal_reason="forged",
+                ),
+                victim.statement_hash.hex(),
             )
         )
         db.session.add(
